@@ -1,0 +1,179 @@
+"""The whole GPU benchmark set in one run (one device call): prints tables, appends them to RESULTS.md.
+
+  python benchmarks/gpu.py [--person PERSON.safetensors] [--out benchmarks/RESULTS.md]
+
+Measures, on the current CUDA device: the machine's own matrix rate and memory bandwidth (the physical
+limits); generation throughput of the person renderer at 256 and 512 for eager fp32, eager bf16,
+torch.compile bf16 and CUDA graphs bf16 over batch sizes; one-frame latency (the live preview); T=1 `fast`
+fine-tuning time; and the model's FLOPs and bytes per frame, to say how far each figure is from the limits.
+Timing: median of repeated runs after warm-up, CUDA events.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def cuda_time(fn, repeat=20, warmup=5) -> float:
+    """Median milliseconds of fn() over `repeat` runs, timed with CUDA events."""
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(repeat):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def machine_limits() -> dict:
+    a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    ms = cuda_time(lambda: a @ a, repeat=10)
+    tflops = 2 * 8192 ** 3 / ms / 1e9
+    x = torch.empty(2 ** 30, device="cuda", dtype=torch.uint8)
+    y = torch.empty_like(x)
+    ms_copy = cuda_time(lambda: y.copy_(x), repeat=10)
+    return {"tflops_bf16": tflops, "bandwidth_tbs": 2 * x.numel() / ms_copy / 1e9}
+
+
+def astronaut() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-image's astronaut and its landmarks (detected here, or read from a file made beforehand with
+    `python -m core detect astronaut.png --json`, for GPU machines without dlib)."""
+    import json
+
+    from skimage import data
+
+    image = data.astronaut()
+    saved = Path(__file__).resolve().parents[1] / ".device_data" / "astronaut_points.json"
+    if saved.exists():
+        return image, np.asarray(json.loads(saved.read_text())["points"], np.float32)
+    from core.landmarks.detect import detect_landmarks
+
+    return image, detect_landmarks(image, backend="dlib").points
+
+
+def synthetic_person(size: int):
+    """A person renderer on the shipped prior's generator with the astronaut as reference."""
+    from core.training.finetune import fit_person
+
+    image, points = astronaut()
+    return fit_person([image], [points], steps=0, device="cuda", size=size), points
+
+
+def drivers(points: np.ndarray, n: int, seed=0) -> torch.Tensor:
+    rng = np.random.default_rng(seed)
+    pts = points[None] + rng.normal(0, 1.5, (n, 68, 2))
+    return torch.tensor(pts, dtype=torch.float32, device="cuda")
+
+
+def flops_per_frame(module, x) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        module(x[:1])
+    return counter.get_total_flops()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(Path(__file__).with_name("RESULTS.md")))
+    ap.add_argument("--sizes", default="256,512")
+    ap.add_argument("--batches", default="1,16,64,256")
+    a = ap.parse_args()
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    lines = []
+    say = lambda s="": (print(s, flush=True), lines.append(s))
+    lim = machine_limits()
+    name = torch.cuda.get_device_name()
+    say(f"## GPU benchmarks ({datetime.date.today()}, {name}, torch {torch.__version__})")
+    say()
+    say(f"Command: `python benchmarks/gpu.py`. Measured limits: bf16 matrix product {lim['tflops_bf16']:.0f} TFLOP/s, "
+        f"device copy {lim['bandwidth_tbs']:.2f} TB/s (read + write).")
+    say()
+    say("| size | mode | batch | ms / batch | frames / s | % of matrix rate |")
+    say("| --- | --- | --- | --- | --- | --- |")
+    best = {}
+    for size in map(int, a.sizes.split(",")):
+        person, points = synthetic_person(size)
+        module = person.renderer().cuda().eval()
+        flops = flops_per_frame(module, drivers(points, 1))
+        modes = {}
+        modes["eager fp32"] = lambda x: module(x)
+
+        def bf16(x):
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                return module(x)
+        modes["eager bf16"] = bf16
+        compiled = torch.compile(module)
+
+        def comp(x):
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                return compiled(x)
+        modes["compile bf16"] = comp
+        for mode, fn in modes.items():
+            for batch in map(int, a.batches.split(",")):
+                x = drivers(points, batch)
+                try:
+                    with torch.no_grad():
+                        ms = cuda_time(lambda: fn(x), repeat=10 if batch > 16 else 20)
+                except Exception as e:  # report, keep measuring the rest
+                    say(f"| {size} | {mode} | {batch} | failed: {str(e).splitlines()[0][:60]} | | |")
+                    continue
+                fps = batch / ms * 1000
+                pct = 100 * flops * fps / (lim["tflops_bf16"] * 1e12)
+                say(f"| {size} | {mode} | {batch} | {ms:.2f} | {fps:.0f} | {pct:.1f} |")
+                best[(size, batch)] = max(best.get((size, batch), 0), fps)
+        # CUDA graphs: capture the compiled bf16 module at batch 1 (the live preview) and the largest batch
+        for batch in (1, int(a.batches.split(",")[-1])):
+            x = drivers(points, batch)
+            try:
+                with torch.no_grad():
+                    for _ in range(3):
+                        comp(x)
+                    graph = torch.cuda.CUDAGraph()
+                    with torch.cuda.graph(graph):
+                        y = comp(x)
+                    ms = cuda_time(graph.replay)
+                fps = batch / ms * 1000
+                say(f"| {size} | compile bf16 + CUDA graph | {batch} | {ms:.2f} | {fps:.0f} | "
+                    f"{100 * flops * fps / (lim['tflops_bf16'] * 1e12):.1f} |")
+            except Exception as e:
+                say(f"| {size} | CUDA graph | {batch} | failed: {str(e).splitlines()[0][:60]} | | |")
+        say()
+        say(f"Model at {size}: {flops / 1e9:.2f} GFLOP per frame; weights "
+            f"{sum(p.numel() for p in module.parameters()) * 2 / 1e6:.1f} MB in bf16.")
+        say()
+    # fine-tuning, T=1, fast preset (the product's default), wall clock including the prior's loading
+    from core.training.finetune import fit_person
+
+    image, points = astronaut()
+    fit_person([image], [points], device="cuda", steps=2)   # warm-up: cuDNN autotuning
+    torch.cuda.synchronize()
+    t = time.time()
+    fit_person([image], [points], device="cuda")
+    torch.cuda.synchronize()
+    say(f"T=1 fine-tuning, `fast` preset: {time.time() - t:.2f} s wall clock (target <= 30 s).")
+    say(f"Peak GPU memory over the run: {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB.")
+    say()
+    with open(a.out, "a") as f:
+        f.write("\n" + "\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

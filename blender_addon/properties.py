@@ -1,0 +1,104 @@
+"""What the add-on keeps in the .blend: the scene's settings (its references, its current rig, how to
+fine-tune, generate and preview) and, on each rig object, what the rig was built from and what it made."""
+from __future__ import annotations
+
+import bpy
+from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatVectorProperty, IntProperty, \
+    PointerProperty, StringProperty
+
+
+# Paths the add-on stores relative to the .blend ("//talking_heads/..."); Blender 4.5 asks properties to
+# declare that they accept the "//" prefix.
+BLEND_RELATIVE = {'PATH_SUPPORTS_BLEND_RELATIVE'} if bpy.app.version >= (4, 5, 0) else set()
+
+
+def is_rig(obj) -> bool:
+    return obj is not None and obj.type == 'MESH' and obj.talking_heads.is_rig
+
+
+def _poll_rig(_settings, obj) -> bool:
+    return is_rig(obj)
+
+
+def _show_generated_changed(rig_settings, _context) -> None:
+    from . import materials
+
+    materials.show_generated(rig_settings.id_data)
+
+
+def _preview_changed(scene_settings, context) -> None:
+    from . import preview
+
+    preview.set_enabled(scene_settings.preview)
+
+
+class TALKINGHEADS_PG_reference(bpy.types.PropertyGroup):
+    """One photo of the face (a Blender image, so the panel can show its thumbnail)."""
+
+    image: PointerProperty(type=bpy.types.Image, name="Image")
+
+
+class TALKINGHEADS_PG_rig(bpy.types.PropertyGroup):
+    """Stored on a rig object."""
+
+    is_rig: BoolProperty(name="Is a Talking Heads rig", default=False)
+    reference: PointerProperty(type=bpy.types.Image, name="Reference",
+                               description="The photo the rig matches at rest (shown on the image plane)")
+    image_plane: PointerProperty(type=bpy.types.Object, name="Image Plane",
+                                 description="The plane showing the reference; the rig is projected onto it")
+    plane_size: FloatVectorProperty(name="Plane Size", size=2, subtype='XYZ', unit='LENGTH',
+                                    description="Width and height of the image plane's rectangle (local units)")
+    source_photo: StringProperty(name="Photo", subtype='FILE_PATH', options=BLEND_RELATIVE,
+                                 description="The photo the rig was built from (its reference is an upright copy)")
+    landmark_backend: StringProperty(name="Landmarks", description="The detector that found the rest landmarks")
+    depth_source: StringProperty(name="Depth", description="Where the rig's depth (for head turns) came from")
+    person_model: StringProperty(name="Person Model", subtype='FILE_PATH', options=BLEND_RELATIVE,
+                                 description="The fine-tuned person model (.safetensors) frames are generated with")
+    frames: PointerProperty(type=bpy.types.Image, name="Frames",
+                            description="The generated image sequence")
+    show_generated: BoolProperty(name="Show Generated Frames", default=True, update=_show_generated_changed,
+                                 description="Show the generated frames on the image plane instead of the "
+                                             "reference photo")
+
+
+class TALKINGHEADS_PG_scene(bpy.types.PropertyGroup):
+    """Stored on the scene."""
+
+    references: CollectionProperty(type=TALKINGHEADS_PG_reference, name="References")
+    reference_index: IntProperty(name="Active Reference", default=0)
+    rig: PointerProperty(type=bpy.types.Object, name="Rig", poll=_poll_rig,
+                         description="The landmark rig that drives generation")
+    track_source: StringProperty(name="Driver", subtype='FILE_PATH', options=BLEND_RELATIVE, default="",
+                                 description="A driving video, or a landmark track (.json), to import as keyframes")
+    finetune_preset: EnumProperty(
+        name="Preset", default="fast",
+        items=[("fast", "Fast", "A short fine-tune (seconds on a GPU, a few minutes on a CPU)"),
+               ("quality", "Quality", "A longer fine-tune that keeps more of the person's likeness")])
+    finetune_steps: IntProperty(name="Steps", default=0, min=0, soft_max=1000,
+                                description="Optimisation steps; 0 uses the preset's")
+    generate_target: EnumProperty(
+        name="Show On", default='PLANE',
+        items=[('PLANE', "Image Plane", "Play the generated frames on the rig's image plane"),
+               ('SELECTED', "Selected Objects", "Play the generated frames on the selected objects' materials")])
+    preview: BoolProperty(name="Live Preview", default=False, update=_preview_changed,
+                          description="Render the current frame with the person model's ONNX export while "
+                                      "scrubbing the timeline")
+    preview_model: StringProperty(name="Preview Model", subtype='FILE_PATH', options=BLEND_RELATIVE,
+                                  description="The person model's ONNX export (python -m core export onnx)")
+    preview_target: EnumProperty(
+        name="Preview On", default='PLANE',
+        items=[('PLANE', "Image Plane", "Show the preview on the rig's image plane"),
+               ('IMAGE_EDITOR', "Image Editor", "Show the preview in the image editors")])
+
+
+CLASSES = (TALKINGHEADS_PG_reference, TALKINGHEADS_PG_rig, TALKINGHEADS_PG_scene)
+
+
+def register() -> None:
+    bpy.types.Scene.talking_heads = PointerProperty(type=TALKINGHEADS_PG_scene)
+    bpy.types.Object.talking_heads = PointerProperty(type=TALKINGHEADS_PG_rig)
+
+
+def unregister() -> None:
+    del bpy.types.Object.talking_heads
+    del bpy.types.Scene.talking_heads

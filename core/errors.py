@@ -1,0 +1,14 @@
+"""The two exceptions every layer shares.
+
+`UserError` is bad input or a state the user can fix: its message is one line that says what to do, and
+the command line, the worker and the add-on show it as it is, never with a traceback. `Cancelled` is the
+user stopping long work; whatever finished before it stays valid.
+"""
+
+
+class UserError(Exception):
+    """A problem the user can fix; the message is a single line saying what to do."""
+
+
+class Cancelled(Exception):
+    """The user cancelled long-running work."""

@@ -1,0 +1,6 @@
+"""The 68 facial landmarks (iBUG 300-W order): detection, the canonical crop, drawings and tracks.
+
+Modules are imported on use, so that `python -m core --help` and the add-on stay fast:
+`detect` (FAN / dlib), `align` (crops, paste-back), `draw` (landmark images in torch),
+`track` (the track file, extraction from video, retargeting), `face3d` (a generic 3D face).
+"""

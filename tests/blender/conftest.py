@@ -1,0 +1,128 @@
+"""Blender tests: the bpy module in background mode, with the extension installed from its built zip.
+
+Blender keeps its user folders (preferences, extensions, the extension's user data) in a temporary folder
+for the session: BLENDER_USER_RESOURCES must be set before bpy is first imported. Each test starts from
+Blender's factory startup scene (camera, cube, light); tests that need a rig open a .blend in which one rig
+was built once for the session (landmark detection runs in the worker, which costs seconds).
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+if "bpy" not in sys.modules:
+    _USER_RESOURCES = tempfile.mkdtemp(prefix="talking-heads-blender-")
+    os.environ["BLENDER_USER_RESOURCES"] = _USER_RESOURCES
+bpy = pytest.importorskip("bpy")
+
+ROOT = Path(__file__).resolve().parents[2]
+REPOSITORY = "user_default"
+MODULE = f"bl_ext.{REPOSITORY}.talking_heads"
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if Path(item.fspath).parent == here:
+            item.add_marker(pytest.mark.blender)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    folder = os.environ.get("BLENDER_USER_RESOURCES", "")
+    if "talking-heads-blender-" in folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def install_extension(zip_path: Path) -> str:
+    """Install and enable the extension zip in the user repository; returns its module name."""
+    result = bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo=REPOSITORY,
+                                                      enable_on_install=True, overwrite=True)
+    assert result == {'FINISHED'}
+    assert MODULE in bpy.context.preferences.addons
+    bpy.context.preferences.use_preferences_save = False
+    return MODULE
+
+
+@pytest.fixture(scope="session")
+def extension_zip(tmp_path_factory) -> Path:
+    """The extension as `make extension` builds it, without the bundled wheels (the test environment has
+    onnxruntime already, and installing 60 MB of wheels would only slow the tests)."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "blender_addon.build", "--out", str(out), "--no-wheels"], cwd=ROOT,
+                   check=True, stdout=subprocess.DEVNULL)
+    (path,) = out.glob("talking_heads-*.zip")
+    return path
+
+
+@pytest.fixture(scope="session")
+def addon(extension_zip):
+    """The installed, enabled extension's package, with the worker running in this test's Python."""
+    module = install_extension(extension_zip)
+    bpy.context.preferences.addons[module].preferences.python_path = sys.executable
+    return sys.modules[module]
+
+
+@pytest.fixture
+def scene(addon):
+    """Blender's factory startup scene (an unsaved file), with the extension enabled."""
+    bpy.ops.wm.read_homefile(use_factory_startup=True)
+    return bpy.context.scene
+
+
+@pytest.fixture(scope="session")
+def astronaut_png(tmp_path_factory, astronaut) -> Path:
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("photos") / "astronaut.png"
+    Image.fromarray(astronaut).save(path)
+    return path
+
+
+@pytest.fixture
+def quick_rig(scene, module, astronaut_png):
+    """A rig built directly from known landmarks (the project's mean face placed on the astronaut photo),
+    without the worker: for tests of the rig itself and of error reports. Returns (rig, landmarks)."""
+    import numpy as np
+
+    from core.landmarks.face3d import lift
+    from core.model.mean_face import MEAN_FACE_CROP
+    from core.rig import face_depths
+
+    points = MEAN_FACE_CROP.astype(np.float64) * 1.2 + [60.0, 20.0]
+    image = bpy.data.images.load(str(astronaut_png))
+    detection = {"size": [512, 512], "points": points.tolist(), "depths": face_depths(lift(points)).tolist(),
+                 "backend": "test", "depth_source": "generic face"}
+    rig = module("blender_addon.rig_objects").build(bpy.context, "test rig", image, detection, 4.0)
+    rig[module("blender_addon.operators").LANDMARKS_PROPERTY] = points.ravel().tolist()
+    return rig, points
+
+
+@pytest.fixture(scope="session")
+def rig_blend(addon, astronaut_png, tmp_path_factory) -> Path:
+    """A saved .blend with a rig built from the astronaut photo (built once, in the worker)."""
+    bpy.ops.wm.read_homefile(use_factory_startup=True)
+    path = tmp_path_factory.mktemp("rigged") / "rigged.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    assert bpy.ops.talking_heads.build_rig(filepath=str(astronaut_png)) == {'FINISHED'}
+    bpy.ops.wm.save_mainfile()
+    return path
+
+
+@pytest.fixture
+def rigged(rig_blend, tmp_path):
+    """A fresh copy of the rigged .blend (with its talking_heads/ folder), opened; returns the rig."""
+    shutil.copytree(rig_blend.parent, tmp_path / "project")
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "project" / rig_blend.name))
+    return bpy.context.scene.talking_heads.rig
+
+
+@pytest.fixture
+def module(addon):
+    """`module("blender_addon.driver")`: one of the installed extension's modules."""
+    import importlib
+
+    return lambda name: importlib.import_module(f"{addon.__name__}.{name}")

@@ -1,0 +1,113 @@
+"""The model: warp, networks, losses, files, fine-tuning (small inputs, CPU)."""
+import numpy as np
+import pytest
+import torch
+
+from core.errors import UserError
+from core.model.discriminator import Discriminator
+from core.model.embedder import Embedder
+from core.model.files import load_tensors, save_tensors
+from core.model.generator import Generator
+from core.model.losses import ContentLoss, feature_matching, hinge_d, hinge_g, ssim
+from core.model.mean_face import MEAN_FACE_CROP
+from core.model.warp import border_points, warp_image
+
+torch.set_num_threads(2)
+
+
+def face(size=128, jitter=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    pts = MEAN_FACE_CROP * size / 256 + rng.normal(0, jitter, (68, 2))
+    return torch.tensor(pts, dtype=torch.float32)[None]
+
+
+def test_warp_matches_piecewise_affine_baseline():
+    from skimage import data
+    from skimage.transform import PiecewiseAffineTransform, warp
+
+    size = 128
+    image = data.astronaut()[::4, ::4] / 255.0
+    ref, drv = face(size), face(size)
+    drv[0, 48:68, 1] += 4     # open the mouth, lower the lips
+    drv[0, :, 0] += 2         # and shift the face
+    t = PiecewiseAffineTransform()
+    b = border_points(size)
+    t.estimate(np.vstack([drv[0].numpy(), b]), np.vstack([ref[0].numpy(), b]))
+    expected = warp(image, t, output_shape=(size, size), mode="edge")
+    x = torch.tensor(image, dtype=torch.float32).permute(2, 0, 1)[None]
+    ours = warp_image(x, ref, drv, grid_size=size)[0].permute(1, 2, 0).numpy()
+    assert np.abs(ours - expected).mean() < 0.005
+    identity = warp_image(x, ref, ref)[0].permute(1, 2, 0).numpy()
+    assert np.abs(identity - image).max() < 5e-3
+
+
+def test_networks_shapes_and_generator_starts_at_warp():
+    size = 64
+    g, e, d = Generator(), Embedder(), Discriminator(num_videos=3)
+    refs = torch.rand(2, 3, 3, size, size)
+    draws = torch.rand(2, 3, 3, size, size)
+    emb = e(refs, draws)
+    assert emb.shape == (2, 256)
+    pts = face(size).expand(2, -1, -1)
+    out = g(refs[:, 0], pts, pts, draws[:, 0], embedding=emb)
+    assert out["image"].shape == (2, 3, size, size)
+    # mask ~ 0.98 and no flow at initialisation: the output is (almost) the warped reference
+    assert (out["image"] - out["warped"]).abs().mean() < 0.03
+    score, feats = d(out["image"], draws[:, 0], torch.tensor([0, 2]))
+    assert score.shape == (2,) and len(feats) == 5
+
+
+def test_losses_behave():
+    a = torch.rand(2, 3, 32, 32)
+    assert ssim(a, a).item() == pytest.approx(1.0, abs=1e-4)
+    assert ssim(a, torch.rand_like(a)).item() < 0.2
+    content = ContentLoss(perceptual=False)
+    assert content.offline
+    same = content(a, a)
+    assert same["l1"].item() == 0 and same["ssim"].item() == pytest.approx(0, abs=1e-4)
+    assert hinge_d(torch.tensor([2.0]), torch.tensor([-2.0])).item() == 0
+    assert hinge_d(torch.tensor([0.0]), torch.tensor([0.0])).item() == 2
+    assert hinge_g(torch.tensor([3.0])).item() == -3
+    f = [torch.ones(1, 2, 4, 4)]
+    assert feature_matching(f, f).item() == 0
+
+
+def test_a_few_steps_lower_the_loss_on_a_tiny_set():
+    torch.manual_seed(0)
+    size = 64
+    g = Generator()
+    target = torch.rand(1, 3, size, size)
+    ref = target.roll(2, -1)
+    pts = face(size)
+    draw = torch.zeros(1, 3, size, size)
+    psi = torch.nn.Parameter(g.P(torch.zeros(1, 256)).detach())
+    opt = torch.optim.Adam(list(g.parameters()) + [psi], lr=1e-3)
+    content = ContentLoss(perceptual=False)
+    losses = []
+    for _ in range(15):
+        loss = sum(content(g(ref, pts, pts, draw, psi=psi)["image"], target).values())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.8 * losses[0]
+
+
+def test_tensor_files_round_trip_and_refuse_bad_files(tmp_path):
+    path = tmp_path / "m.safetensors"
+    save_tensors(path, {"w": torch.arange(6.0)}, {"format": "kind", "version": 1})
+    tensors, header = load_tensors(path, "kind", 1)
+    assert torch.equal(tensors["w"], torch.arange(6.0)) and header["version"] == 1
+    with pytest.raises(UserError, match="version 1, this release reads version 2"):
+        load_tensors(path, "kind", 2)
+    with pytest.raises(UserError, match="not a other file"):
+        load_tensors(path, "other", 1)
+    truncated = tmp_path / "t.safetensors"
+    truncated.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(UserError, match="truncated"):
+        load_tensors(truncated, "kind", 1)
+    pickled = tmp_path / "p.safetensors"
+    torch.save({"w": torch.zeros(1)}, pickled)
+    with pytest.raises(UserError, match="pickle"):
+        load_tensors(pickled, "kind", 1)
+    assert not list(tmp_path.glob("*.tmp"))
