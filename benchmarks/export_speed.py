@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -37,16 +36,7 @@ PHOTOS = ["astronaut", "camera", "chelsea", "coffee", "coins", "rocket", "immuno
           "hubble_deep_field", "retina", "brick", "grass", "gravel", "page", "text", "colorwheel", "cell"]
 
 
-def machine() -> str:
-    cpu = platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()}"
+from benchmarks.machine import describe as machine  # noqa: E402
 
 
 def load() -> str:

@@ -147,7 +147,7 @@ def main() -> int:
                         comp(x)
                     graph = torch.cuda.CUDAGraph()
                     with torch.cuda.graph(graph):
-                        y = comp(x)
+                        comp(x)
                     ms = cuda_time(graph.replay)
                 fps = batch / ms * 1000
                 say(f"| {size} | compile bf16 + CUDA graph | {batch} | {ms:.2f} | {fps:.0f} | "

@@ -23,7 +23,6 @@ import argparse
 import datetime
 import importlib
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -37,16 +36,7 @@ os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="talking-heads-be
 import numpy as np  # noqa: E402
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()}"
+from benchmarks.machine import describe as machine  # noqa: E402
 
 
 def install_extension(out: Path):

@@ -34,8 +34,16 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
     from core.errors import Cancelled, UserError
+
+    warnings.showwarning = _one_line_warning   # notes for users, not source lines
 
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)

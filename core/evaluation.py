@@ -645,11 +645,6 @@ def run(args) -> int:
             fit_bar.close()  # the next video's fine-tuning starts a bar of its own
 
     methods = parse_methods(args.methods, args.person_prior, args.preset, args.device, fitting)
-    if "model" in methods:
-        try:
-            from core.training.finetune import fit_person  # noqa: F401  (fail now, not after an hour)
-        except ImportError as e:
-            raise UserError(f"the model method is not available in this checkout ({e}); use --methods copy,warp") from e
     dump = _outside_benchmarks(args.dump) if args.dump else None
     sheet = _outside_benchmarks(args.contact_sheet)
     if args.json and not args.json.resolve().parent.is_dir():

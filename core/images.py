@@ -35,6 +35,8 @@ MAX_SIDE = 8192
 # Pillow modes that already are 8-bit per channel and convert losslessly (or by lookup) to RGB / RGBA.
 _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 _HIGH_DEPTH_MODES = {"I", "F"}  # plus every "I;16..." variant
+# PNG, JPEG and GIF: formats Pillow reads in full, so a file it cannot open is damaged, not for OpenCV.
+_PILLOW_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 
 
 def load_image(path: str | os.PathLike) -> np.ndarray:
@@ -95,6 +97,10 @@ def _read_with_pillow(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
                 upright_size = (round(image.size[0] / scale), round(image.size[1] / scale))
                 return _pillow_samples(image), upright_size
     except UnidentifiedImageError as e:
+        if _starts_like_pillows_own(path):
+            # A damaged PNG, JPEG or GIF: OpenCV would not do better, and can spend seconds on garbage chunks.
+            raise UserError(f"{path} is truncated or corrupt (its header is unreadable); export or download "
+                            f"it again") from e
         raise _NotForPillow from e
     except Image.DecompressionBombError as e:
         raise UserError(f"{path} has too many pixels to decode safely ({e}); downscale it to at most "
@@ -102,6 +108,11 @@ def _read_with_pillow(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         # Pillow reports a cut-off or damaged stream as one of these, depending on the format.
         raise UserError(f"{path} is truncated or corrupt ({_first_line(e)}); export or download it again") from e
+
+
+def _starts_like_pillows_own(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(8).startswith(_PILLOW_SIGNATURES)
 
 
 def _upright(image, image_ops):
@@ -141,7 +152,14 @@ def _read_with_opencv(path: Path) -> np.ndarray:
     import cv2
 
     data = np.fromfile(str(path), dtype=np.uint8)
-    decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    level = cv2.getLogLevel()
+    cv2.setLogLevel(0)          # OpenCV logs each failed decoder on stderr; the UserError below says it in one line
+    try:
+        decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    except cv2.error:
+        decoded = None
+    finally:
+        cv2.setLogLevel(level)
     if decoded is None:
         raise UserError(f"{path} is not an image this program can read; convert it to PNG or JPEG")
     if decoded.ndim == 3 and decoded.shape[2] == 3:

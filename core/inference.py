@@ -79,10 +79,22 @@ def generate(person_path: str, track_path: str, out_dir: str, *, name: str = "fr
     from core.model.person import load_person
     from export.sequence import SequenceWriter
 
+    track = Track.load(track_path)          # the cheap checks first: a bad track fails in a moment
     person = load_person(person_path)
-    track = Track.load(track_path)
     points = np.asarray(track.points, np.float32)[..., :2]
     numbers = [int(n) for n in track.frames]
+    if backend == "onnx":
+        from export.onnx_model import OnnxRenderer
+
+        if not onnx_path:
+            raise UserError("--backend onnx needs --onnx MODEL.onnx (write one with `python -m core export onnx`)")
+        render = OnnxRenderer(onnx_path, device=device)
+    elif backend == "torch":
+        render = TorchBackend(person, device)
+    else:
+        raise UserError(f"unknown backend {backend!r}: use torch or onnx")
+
+    # Only now, with every input checked, is anything created on disk.
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -95,19 +107,11 @@ def generate(person_path: str, track_path: str, out_dir: str, *, name: str = "fr
     # Record the job before writing, so a killed run is recognised and resumed, not mistaken for foreign files.
     record = dict(job, frames=sorted(set(numbers)))
     tmp = out / (JOB_FILE + ".tmp")
-    tmp.write_text(json.dumps(record))
-    os.replace(tmp, out / JOB_FILE)
-
-    if backend == "onnx":
-        from export.onnx_model import OnnxRenderer
-
-        if not onnx_path:
-            raise UserError("--backend onnx needs --onnx MODEL.onnx (write one with `python -m core export onnx`)")
-        render = OnnxRenderer(onnx_path, device=device)
-    elif backend == "torch":
-        render = TorchBackend(person, device)
-    else:
-        raise UserError(f"unknown backend {backend!r}: use torch or onnx")
+    try:
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, out / JOB_FILE)
+    except OSError as e:
+        raise UserError(f"cannot write in {out}: {e.strerror}; choose a folder you can write to") from None
 
     index = {n: i for i, n in enumerate(numbers)}
     started = time.time()

@@ -78,15 +78,15 @@ def test_fit_person_round_trip_and_render(astronaut, tmp_path):
     from core.training.finetune import fit_person
 
     points = detect_landmarks(astronaut, backend="dlib").points
-    person = fit_person([astronaut], [points], preset="fast", device="cpu", steps=2, size=128)
+    person = fit_person([astronaut], [points], preset="fast", device="cpu", steps=2, size=256)
     path = tmp_path / "person.safetensors"
     person.save(path)
     again = load_person(path)
     crops = again.render_crops(points[None].repeat(2, 0))
-    assert crops.shape == (2, 128, 128, 3) and crops.dtype == np.uint8
+    assert crops.shape == (2, 256, 256, 3) and crops.dtype == np.uint8
     frames = again.render_frames(points[None])
     assert frames.shape == (1, *astronaut.shape)
-    # at rest the rendered face is the reference's own crop, near enough
-    assert np.abs(crops[0].astype(float) - again.references[0]).mean() < 12
+    # the file renders what the person in memory rendered (weights are stored in float16)
+    assert np.abs(crops[0].astype(float) - person.render_crops(points[None])[0]).mean() < 1.0
     with pytest.raises(UserError, match="unknown preset"):
         fit_person([astronaut], [points], preset="slow")

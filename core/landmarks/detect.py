@@ -125,11 +125,11 @@ class FanBackend:
         options = {"device": self._device, "face_detector": "sfd"}
         if "compile" in inspect.signature(self._fa_module.FaceAlignment).parameters:
             options["compile"] = False  # torch.compile costs minutes on first use and gains little here
-        # face-alignment announces each weight download on stderr; offline that is a line per failed attempt
-        # before ours, so its output is held back and shown only if the loading succeeds.
+        # face-alignment announces each weight download (on stdout or stderr, by version); offline that is a
+        # line per failed attempt before ours, so its output is held back and shown only if loading succeeds.
         held = io.StringIO()
         try:
-            with contextlib.redirect_stderr(held):
+            with contextlib.redirect_stderr(held), contextlib.redirect_stdout(held):
                 network = self._fa_module.FaceAlignment(landmarks_type, **options)
         except Exception as e:  # noqa: BLE001  (a failed download surfaces as URLError, HTTPError, OSError...)
             raise BackendUnavailable(f"its weights could not be loaded ({_first_line(e)})") from e
@@ -217,7 +217,8 @@ def detect_landmarks(image: np.ndarray, backend: str = "auto", with_3d: bool = F
     model = load_backend(backend)
     faces = model.find_faces(image)
     if not faces:
-        raise UserError("no face found in the image; use a photo with one clearly visible, roughly frontal face")
+        raise UserError("no face found in the image; use a photo with one clearly visible, roughly frontal face "
+                        "at least 40 pixels across (256 or more works best)")
     box = max(faces, key=_box_area)
     side = min(box[2] - box[0], box[3] - box[1])
     if side < MIN_FACE_SIDE:

@@ -232,7 +232,8 @@ def _problem(points: np.ndarray, frames, filled: np.ndarray, fps: float, image_s
         return f"frame {frames[1:][steps == 0][0]} appears twice"
     if (steps != stride).any():
         k = int(np.argmax(steps != stride))
-        return f"frames jump from {frames[k]} to {frames[k + 1]} (every {stride}. frame must be listed, in order)"
+        return (f"frames jump from {frames[k]} to {frames[k + 1]} (with a stride of {stride}, frame numbers must "
+                f"rise by {stride} each, with none missing)")
     return None
 
 

@@ -26,8 +26,9 @@ def save_tensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor], head
         save_file(tensors, str(tmp), metadata={"talking_heads": json.dumps(header)})
         os.replace(tmp, path)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise UserError(f"could not write {path}: {e.strerror or e}; free some space or choose another folder") from None
+    finally:   # killed or failed mid-write: no half file left behind
+        tmp.unlink(missing_ok=True)
 
 
 def load_tensors(path: str | os.PathLike, kind: str, version: int) -> tuple[dict[str, torch.Tensor], dict]:

@@ -3,10 +3,11 @@
 G is a U-Net over (reference warped onto the driver's landmarks, the driver's landmark drawing). As in the
 paper, the person enters through adaptive instance normalisation: every decoder normalisation takes its
 scale and bias from psi = P e, where e is the embedder's identity vector; few-shot fine-tuning starts psi
-there and then frees it. G returns three things per pixel (cf. First Order Motion Model): a small flow that
-refines the piecewise-affine warp, a blending mask over the refined warp, and colours for what the warp
-cannot show (the inside of an opening mouth, newly visible skin). With the mask at one and the flow at
-zero, G is the protocol's `warp` baseline exactly; that is where training starts.
+there and then frees it. G returns two things per pixel (cf. First Order Motion Model's occlusion map): a
+blending mask over the warp, and colours for what the warp cannot show (the inside of an opening mouth,
+newly visible skin). With the mask at one, G is the protocol's `warp` baseline exactly; that is where
+training starts. (A learned flow refining the warp was tried and dropped: on new people it bent their
+features at rest and cost identity.)
 """
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ class Generator(nn.Module):
         self.down = nn.ModuleList(nn.Conv2d(a, b, 4, stride=2, padding=1) for a, b in zip(c[:-1], c[1:]))
         self.res = nn.ModuleList(ResAdaIN(c[-1]) for _ in range(res_blocks))
         self.up = nn.ModuleList(Up(c[i + 1], c[i], c[i]) for i in reversed(range(len(c) - 1)))
-        self.head = nn.Conv2d(c[0], 6, 3, padding=1)   # rgb, mask, flow (x, y)
+        self.head = nn.Conv2d(c[0], 4, 3, padding=1)   # rgb, mask
         self.sizes = [sum(block.sizes) for block in [*self.res, *self.up]]   # psi's share of each block
         self.P = nn.Linear(dim, sum(self.sizes))         # the paper's projection matrix P: e -> psi
         nn.init.zeros_(self.head.weight)
@@ -101,8 +102,5 @@ class Generator(nn.Module):
 
         colour = torch.sigmoid(out[:, :3])
         mask = torch.sigmoid(out[:, 3:4])
-        flow = torch.tanh(out[:, 4:6]) * 0.1               # at most 5% of the crop: a correction, not a motion
-        refined = F.grid_sample(reference, grid + flow.permute(0, 2, 3, 1), mode="bilinear",
-                                padding_mode="border", align_corners=True)
-        image = mask * refined + (1 - mask) * colour
+        image = mask * warped + (1 - mask) * colour
         return {"image": image, "warped": warped, "mask": mask, "colour": colour}

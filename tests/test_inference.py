@@ -1,0 +1,66 @@
+"""Generation: frames per track frame, resume after a kill, and never touching files it did not write."""
+import json
+
+import numpy as np
+import pytest
+
+from core.errors import UserError
+from core.inference import JOB_FILE, generate
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory, astronaut):
+    from core.landmarks.detect import detect_landmarks
+    from core.landmarks.track import Track
+    from core.training.finetune import fit_person
+
+    folder = tmp_path_factory.mktemp("job")
+    points = detect_landmarks(astronaut, backend="dlib").points
+    fit_person([astronaut], [points], steps=0, device="cpu", size=128).save(folder / "person.safetensors")
+    moving = np.stack([points + [i, 0] for i in range(3)]).astype(np.float32)
+    Track(points=moving, frames=np.array([1, 2, 3]), filled=np.zeros(3, bool), fps=24.0,
+          image_size=(astronaut.shape[1], astronaut.shape[0])).save(folder / "track.json")
+    return folder
+
+
+def test_generate_writes_one_full_frame_per_track_frame(job, tmp_path, astronaut):
+    from core.images import load_image
+
+    paths = generate(str(job / "person.safetensors"), str(job / "track.json"), str(tmp_path / "out"), device="cpu")
+    assert [p.rsplit("/", 1)[1] for p in paths] == ["frame_0001.png", "frame_0002.png", "frame_0003.png"]
+    frame = load_image(paths[0])
+    assert frame.shape == astronaut.shape
+    # away from the face the frame is the reference itself (the crop is pasted back with a feathered edge)
+    assert np.abs(frame[-40:, -40:].astype(int) - astronaut[-40:, -40:]).max() <= 3
+
+
+def test_resume_renders_only_missing_frames(job, tmp_path):
+    out = tmp_path / "out"
+    generate(str(job / "person.safetensors"), str(job / "track.json"), str(out), device="cpu")
+    (out / "frame_0002.png").unlink()      # as if the run had been killed before frame 2 was renamed in
+    before = {n: (out / f"frame_000{n}.png").stat().st_mtime_ns for n in (1, 3)}
+    generate(str(job / "person.safetensors"), str(job / "track.json"), str(out), device="cpu")
+    assert (out / "frame_0002.png").exists()
+    assert {n: (out / f"frame_000{n}.png").stat().st_mtime_ns for n in (1, 3)} == before
+
+
+def test_foreign_files_are_refused_and_left_alone(job, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "frame_0002.png").write_bytes(b"the artist's own file")
+    with pytest.raises(UserError, match="did not write"):
+        generate(str(job / "person.safetensors"), str(job / "track.json"), str(out), device="cpu")
+    assert (out / "frame_0002.png").read_bytes() == b"the artist's own file"
+    assert not (out / "frame_0001.png").exists()
+
+
+def test_another_job_replaces_only_its_own_frames_and_says_so(job, tmp_path, capsys):
+    out = tmp_path / "out"
+    generate(str(job / "person.safetensors"), str(job / "track.json"), str(out), device="cpu")
+    record = json.loads((out / JOB_FILE).read_text())
+    record["track"] = "another"
+    (out / JOB_FILE).write_text(json.dumps(record))
+    (out / "notes.txt").write_text("keep me")
+    generate(str(job / "person.safetensors"), str(job / "track.json"), str(out), device="cpu")
+    assert "replacing 3 frames" in capsys.readouterr().out
+    assert (out / "notes.txt").read_text() == "keep me"
