@@ -30,8 +30,10 @@ def test_generate_writes_one_full_frame_per_track_frame(job, tmp_path, astronaut
     assert [p.rsplit("/", 1)[1] for p in paths] == ["frame_0001.png", "frame_0002.png", "frame_0003.png"]
     frame = load_image(paths[0])
     assert frame.shape == astronaut.shape
-    # away from the face the frame is the reference itself (the crop is pasted back with a feathered edge)
-    assert np.abs(frame[-40:, -40:].astype(int) - astronaut[-40:, -40:]).max() <= 3
+    # away from the face the frame is the reference itself (the crop is pasted back with a feathered edge),
+    # but for the invisible watermark every written frame carries (a few grey levels at most)
+    corner = np.abs(frame[-40:, -40:].astype(int) - astronaut[-40:, -40:])
+    assert corner.mean() < 2 and corner.max() <= 12
 
 
 def test_resume_renders_only_missing_frames(job, tmp_path):
