@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -25,6 +24,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import append, describe  # noqa: E402
 
 
 def wall(fn, repeat=5, warmup=1) -> float:
@@ -55,8 +56,7 @@ def main() -> int:
     image = data.astronaut()
     points = detect_landmarks(image, backend="dlib").points
     rng = np.random.default_rng(0)
-    say(f"## CPU benchmarks ({datetime.date.today()}, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, torch {torch.__version__})")
+    say(f"## CPU benchmarks ({datetime.date.today()}, {describe()}, torch {torch.__version__})")
     say()
     say("Command: `python benchmarks/cpu.py" + (" --demo" if a.demo else "") + "`. Medians of 5 runs after a warm-up.")
     say()
@@ -93,8 +93,7 @@ def main() -> int:
         say(f"`python -m core demo`: {time.time() - t:.0f} s, peak memory of its largest process {peak:.2f} GiB "
             f"(target <= 4 GB).")
     say()
-    with open(a.out, "a") as f:
-        f.write("\n" + "\n".join(lines) + "\n")
+    append(lines, a.out)
     return 0
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.machine import describe  # noqa: E402
+from benchmarks.report import describe  # noqa: E402
 from core import evaluation  # noqa: E402
 from core.errors import UserError  # noqa: E402
 from core.progress import TqdmProgress  # noqa: E402

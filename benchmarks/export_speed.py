@@ -36,7 +36,7 @@ PHOTOS = ["astronaut", "camera", "chelsea", "coffee", "coins", "rocket", "immuno
           "hubble_deep_field", "retina", "brick", "grass", "gravel", "page", "text", "colorwheel", "cell"]
 
 
-from benchmarks.machine import describe as machine  # noqa: E402
+from benchmarks.report import describe as machine  # noqa: E402
 
 
 def load() -> str:

@@ -22,6 +22,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.report import append  # noqa: E402
+
 
 def cuda_time(fn, repeat=20, warmup=5) -> float:
     """Median milliseconds of fn() over `repeat` runs, timed with CUDA events."""
@@ -170,8 +172,7 @@ def main() -> int:
     say(f"T=1 fine-tuning, `fast` preset: {time.time() - t:.2f} s wall clock (target <= 30 s).")
     say(f"Peak GPU memory over the run: {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB.")
     say()
-    with open(a.out, "a") as f:
-        f.write("\n" + "\n".join(lines) + "\n")
+    append(lines, a.out)
     return 0
 
 

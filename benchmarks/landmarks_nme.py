@@ -92,7 +92,7 @@ def picture(rows: list[dict], path: Path, height: int = 256) -> None:
     cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
 
 
-from benchmarks.machine import describe as machine  # noqa: E402
+from benchmarks.report import describe as machine  # noqa: E402
 
 
 def main() -> int:

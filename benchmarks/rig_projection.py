@@ -36,7 +36,7 @@ os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="talking-heads-be
 import numpy as np  # noqa: E402
 
 
-from benchmarks.machine import describe as machine  # noqa: E402
+from benchmarks.report import describe as machine  # noqa: E402
 
 
 def install_extension(out: Path):

@@ -1,7 +1,9 @@
-"""The line every benchmark section names its machine with."""
+"""What every benchmark shares: the line naming its machine, and appending its section to RESULTS.md."""
 import os
 import platform
 from pathlib import Path
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def describe() -> str:
@@ -15,3 +17,9 @@ def describe() -> str:
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()}"
+
+
+def append(lines: list[str], path: str | os.PathLike = RESULTS) -> None:
+    """Append a section (lines of Markdown) to the results file."""
+    with open(path, "a") as f:
+        f.write("\n" + "\n".join(lines) + "\n")
