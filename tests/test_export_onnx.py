@@ -184,3 +184,25 @@ def test_cli_exports_a_person_model(tmp_path):
     got = renderer(landmarks)
     assert got.shape == (2, 3, 128, 128) and 0 <= got.min() and got.max() <= 1
     assert renderer.metadata["person"] == "p.safetensors" and renderer.metadata["output_size"] == "128x128"
+
+
+def test_person_model_onnx_matches_torch_within_1e3(tmp_path, astronaut):
+    """The shipped prior's person renderer, exported whole (drawing, warp, generator): onnxruntime's CPU
+    provider agrees with torch to 1e-3 at every pixel on random valid landmarks, at batch sizes 1 and 4."""
+    import torch
+
+    from core.landmarks.detect import detect_landmarks
+    from core.training.finetune import fit_person
+    from export.onnx_model import OnnxRenderer, export_person
+
+    points = detect_landmarks(astronaut, backend="dlib").points
+    person = fit_person([astronaut], [points], steps=0, device="cpu")
+    person.save(tmp_path / "person.safetensors")
+    renderer = OnnxRenderer(export_person(tmp_path / "person.safetensors", tmp_path / "person.onnx"), device="cpu")
+    module = person.renderer()
+    rng = np.random.default_rng(0)
+    for batch in (1, 4):
+        x = (points[None] + rng.normal(0, 2, (batch, 68, 2))).astype(np.float32)
+        with torch.no_grad():
+            expected = module(torch.from_numpy(x)).numpy()
+        assert np.abs(renderer(x) - expected).max() < 1e-3
