@@ -7,7 +7,6 @@ landmarks in reference-image pixels; output: the crop), which is also what the O
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,7 +117,3 @@ def load_person(path: str | Path) -> Person:
     except (KeyError, RuntimeError, TypeError, ValueError):
         raise UserError(f"{path} is a damaged person file (missing or mismatched tensors): fine-tune it again") from None
 
-
-def person_summary(person: Person) -> str:
-    return json.dumps({"shots": len(person.references), "size": person.size, "box": person.box,
-                       "image": list(person.image.shape[:2]), "prior": person.config.get("prior")})
