@@ -2,9 +2,9 @@
 
 1. the reference: the astronaut (NASA, public domain; it ships inside scikit-image)
 2. its 68 landmarks (face-alignment where its weights load, dlib's predictor otherwise)
-3. a Blender scene (the bpy module, background mode) with the extension installed from its own zip; the
-   landmark rig is built by the add-on's operator and keyframed: talking, two blinks, a small head turn,
-   3 seconds at 24 fps
+3. a Blender scene (the bpy module, background mode; `blender_addon/demo_scene.py`) with the extension
+   installed from its own zip; the landmark rig is built by the add-on's operator and keyframed: talking,
+   two blinks, a small head turn, 3 seconds at 24 fps
 4. the person model, fine-tuned from the shipped prior with the `fast` preset
 5. one generated frame per scene frame, loaded as an image-sequence texture on the rig's plane
 6. out/demo/demo.blend, the frames, an MP4 preview and a contact sheet
@@ -12,12 +12,9 @@ Each stage prints its wall-clock time.
 """
 from __future__ import annotations
 
-import math
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,7 +22,6 @@ import numpy as np
 
 from core.errors import UserError
 
-ROOT = Path(__file__).resolve().parents[1]
 FPS = 24
 FRAMES = range(1, 3 * FPS + 1)
 
@@ -48,34 +44,6 @@ class Stages:
     def summary(self) -> str:
         rows = [f"  {name:<34} {seconds:7.1f} s" for name, seconds in self.times]
         return "\n".join(rows + [f"  {'total':<34} {time.time() - self.started:7.1f} s"])
-
-
-def _syllables(frame: int) -> float:
-    """A talking jaw: syllables of varying height, closed at the start and the end."""
-    t = (frame - FRAMES[0]) / FPS
-    envelope = min(1.0, t / 0.3, (FRAMES[-1] - frame) / FPS / 0.3)
-    return max(0.0, envelope * (0.55 + 0.3 * math.sin(2.1 * t)) * abs(math.sin(math.pi * 3.2 * t)))
-
-
-def keyframe_performance(rig) -> None:
-    """Talking (jaw and lips), two blinks and a small head turn, keyed on the rig's controls."""
-    keys = rig.data.shape_keys.key_blocks
-    for frame in FRAMES:
-        keys["jawOpen"].value = 0.6 * _syllables(frame)
-        keys["jawOpen"].keyframe_insert("value", frame=frame)
-        keys["mouthPucker"].value = 0.5 * max(0.0, math.sin((frame - FRAMES[0]) / FPS * 2.3 * math.pi))
-        keys["mouthPucker"].keyframe_insert("value", frame=frame)
-    for blink in (int(0.9 * FPS), int(2.2 * FPS)):
-        for offset, value in ((-2, 0.0), (0, 1.0), (2, 0.0)):
-            for side in ("eyeBlinkLeft", "eyeBlinkRight"):
-                keys[side].value = value
-                keys[side].keyframe_insert("value", frame=blink + offset)
-    base = rig.rotation_euler.copy()
-    for frame, turn in ((FRAMES[0], 0.0), (int(1.2 * FPS), 8.0), (int(2.4 * FPS), -5.0), (FRAMES[-1], 0.0)):
-        rig.rotation_euler = base
-        rig.rotation_euler.rotate_axis("Z", math.radians(turn))
-        rig.keyframe_insert("rotation_euler", frame=frame)
-    rig.rotation_euler = base
 
 
 def contact_sheet(path: Path, reference: np.ndarray, frames: list[np.ndarray], drawings: list[np.ndarray],
@@ -117,43 +85,18 @@ def run_demo(out: Path, preset: str = "fast") -> int:
 
     # Blender keeps its user folders (extensions, preferences) for this run inside out/demo.
     os.environ["BLENDER_USER_RESOURCES"] = str(out / "blender_user")
-    import bpy
+    from blender_addon import demo_scene   # the Blender half: the only part that needs bpy
 
-    def build_extension() -> Path:
-        dist = Path(tempfile.mkdtemp(prefix="talking-heads-dist-"))
-        subprocess.run([sys.executable, "-m", "blender_addon.build", "--out", str(dist), "--no-wheels"],
-                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-        return next(dist.glob("talking_heads-*.zip"))
-
-    def build_scene():
-        bpy.ops.wm.read_homefile(use_factory_startup=True)
-        zip_path = build_extension()
-        result = bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo="user_default",
-                                                          enable_on_install=True, overwrite=True)
-        if result != {'FINISHED'}:
-            raise UserError("the extension did not install into Blender; run `make test` to see why")
-        prefs = bpy.context.preferences
-        prefs.use_preferences_save = False
-        prefs.addons["bl_ext.user_default.talking_heads"].preferences.python_path = sys.executable
-        scene = bpy.context.scene
-        scene.render.fps = FPS
-        scene.frame_start, scene.frame_end = FRAMES[0], FRAMES[-1]
-        for name in ("Cube",):
-            if name in bpy.data.objects:
-                bpy.data.objects.remove(bpy.data.objects[name])
-        bpy.ops.wm.save_as_mainfile(filepath=str(out / "demo.blend"))   # frames go beside it (//)
-        assert bpy.ops.talking_heads.build_rig(filepath=str(ref_path)) == {'FINISHED'}
-        rig = scene.talking_heads.rig
-        keyframe_performance(rig)
-        scene.talking_heads.finetune_preset = preset
-        return rig
-
-    rig = stages.run("Blender scene: rig and keyframes", build_scene)
-    assert stages.run("fine-tune the person model", bpy.ops.talking_heads.finetune) == {'FINISHED'}
-    assert stages.run(f"generate {len(FRAMES)} frames", bpy.ops.talking_heads.generate) == {'FINISHED'}
-    stages.run("save demo.blend", bpy.ops.wm.save_mainfile)
-
-    folder = out / "talking_heads" / bpy.path.clean_name(rig.name)
+    blend = out / "demo.blend"
+    try:
+        rig = stages.run("Blender scene: rig and keyframes", demo_scene.build_scene, ref_path, blend, FRAMES,
+                         FPS, preset, sys.executable)
+        stages.run("fine-tune the person model", demo_scene.finetune)
+        stages.run(f"generate {len(FRAMES)} frames", demo_scene.generate)
+    except demo_scene.DemoError as e:
+        raise UserError(str(e)) from None
+    stages.run("save demo.blend", demo_scene.save)
+    folder = demo_scene.frames_folder(rig, blend)
     frame_paths = [folder / f"frame_{n:04d}.png" for n in FRAMES]
 
     def previews():
