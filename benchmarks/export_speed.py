@@ -94,7 +94,7 @@ def time_stages(frames) -> dict[str, float]:
         counter = iter(range(10 ** 6))
         write = per_frame(lambda _: write_atomic(Path(folder) / f"f{next(counter)}.png", encoded))
     return {"watermark (mark)": per_frame(provenance.mark),
-            "PNG encoding (OpenCV, zlib level 1)": per_frame(lambda f: encode_png(f, None, provenance.metadata())),
+            "PNG encoding (OpenCV: Sub filter, zlib level 1)": per_frame(lambda f: encode_png(f, None, provenance.metadata())),
             "write to a temporary name + rename": write}
 
 

@@ -89,11 +89,66 @@ def flops_per_frame(module, x) -> float:
     return counter.get_total_flops()
 
 
+def bytes_per_frame(module, x) -> float:
+    """Memory traffic of one frame if every layer reads its input and writes its output once, in bf16 (what
+    a layer-by-layer execution moves; fusion lowers it). Weights are read once per batch, so not counted."""
+    total = 0
+
+    def hook(layer, inputs, output):
+        nonlocal total
+        tensors = [t for t in (*inputs, output) if torch.is_tensor(t)]
+        total += sum(t.numel() for t in tensors) * 2
+
+    leaves = [m for m in module.modules() if not list(m.children())]
+    handles = [m.register_forward_hook(hook) for m in leaves]
+    with torch.no_grad():
+        module(x[:1])
+    for h in handles:
+        h.remove()
+    return total
+
+
+def profile_table(fn, rows: int = 8) -> list[str]:
+    """The operations taking most GPU time in one call of fn, from torch.profiler."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with torch.no_grad():
+        fn()
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            fn()
+            torch.cuda.synchronize()
+    events = sorted(prof.key_averages(), key=lambda e: e.device_time_total, reverse=True)
+    total = sum(e.self_device_time_total for e in events) or 1
+    out = ["| operation | GPU ms | share | calls |", "| --- | --- | --- | --- |"]
+    for e in [e for e in events if e.self_device_time_total > 0][:rows]:
+        out.append(f"| `{e.key[:60]}` | {e.self_device_time_total / 1000:.2f} | "
+                   f"{100 * e.self_device_time_total / total:.0f}% | {e.count} |")
+    return out
+
+
+def graphed(fn, x):
+    """Capture fn(x) in a CUDA graph (warm-up on a side stream, as the CUDA graph docs ask); returns replay."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream), torch.no_grad():
+        for _ in range(3):
+            fn(x)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph), torch.no_grad():
+        fn(x)
+    return graph.replay
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(Path(__file__).with_name("RESULTS.md")))
     ap.add_argument("--sizes", default="256,512")
     ap.add_argument("--batches", default="1,16,64,256")
+    ap.add_argument("--modes", default="all", help="comma-separated subset of the modes, e.g. 'eager bf16,CUDA graph eager bf16' "
+                    "(each torch.compile mode costs a minute or more of compilation)")
+    ap.add_argument("--no-finetune", action="store_true", help="skip the fine-tuning timing")
     a = ap.parse_args()
     torch.backends.cudnn.benchmark = True
     torch.backends.cuda.matmul.allow_tf32 = True
@@ -107,59 +162,63 @@ def main() -> int:
     say(f"Command: `python benchmarks/gpu.py`. Measured limits: bf16 matrix product {lim['tflops_bf16']:.0f} TFLOP/s, "
         f"device copy {lim['bandwidth_tbs']:.2f} TB/s (read + write).")
     say()
-    say("| size | mode | batch | ms / batch | frames / s | % of matrix rate |")
-    say("| --- | --- | --- | --- | --- | --- |")
-    best = {}
+    say("| size | mode | batch | ms / batch | frames / s | % of matrix rate | % of bandwidth |")
+    say("| --- | --- | --- | --- | --- | --- | --- |")
+    notes = []
     for size in map(int, a.sizes.split(",")):
         person, points = synthetic_person(size)
         module = person.renderer().cuda().eval()
         flops = flops_per_frame(module, drivers(points, 1))
-        modes = {}
-        modes["eager fp32"] = lambda x: module(x)
+        traffic = bytes_per_frame(module, drivers(points, 1))
 
         def bf16(x):
             with torch.autocast("cuda", dtype=torch.bfloat16):
                 return module(x)
-        modes["eager bf16"] = bf16
         compiled = torch.compile(module)
 
         def comp(x):
             with torch.autocast("cuda", dtype=torch.bfloat16):
                 return compiled(x)
-        modes["compile bf16"] = comp
+        graph_compiled = torch.compile(module, mode="reduce-overhead")   # torch.compile's own CUDA graphs
+
+        def comp_graph(x):
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                return graph_compiled(x)
+        modes = {"eager fp32": lambda x: module(x), "eager bf16": bf16, "compile bf16": comp,
+                 "CUDA graph eager bf16": "graph", "compile reduce-overhead bf16": comp_graph}
+        if a.modes != "all":
+            modes = {k: v for k, v in modes.items() if k in a.modes.split(",")}
         for mode, fn in modes.items():
             for batch in map(int, a.batches.split(",")):
                 x = drivers(points, batch)
                 try:
                     with torch.no_grad():
-                        ms = cuda_time(lambda: fn(x), repeat=10 if batch > 16 else 20)
+                        run = graphed(bf16, x) if fn == "graph" else (lambda: fn(x))
+                        ms = cuda_time(run, repeat=10 if batch > 16 else 20)
                 except Exception as e:  # report, keep measuring the rest
-                    say(f"| {size} | {mode} | {batch} | failed: {str(e).splitlines()[0][:60]} | | |")
+                    say(f"| {size} | {mode} | {batch} | failed: {str(e).splitlines()[0][:60]} | | | |")
                     continue
                 fps = batch / ms * 1000
                 pct = 100 * flops * fps / (lim["tflops_bf16"] * 1e12)
-                say(f"| {size} | {mode} | {batch} | {ms:.2f} | {fps:.0f} | {pct:.1f} |")
-                best[(size, batch)] = max(best.get((size, batch), 0), fps)
-        # CUDA graphs: capture the compiled bf16 module at batch 1 (the live preview) and the largest batch
-        for batch in (1, int(a.batches.split(",")[-1])):
-            x = drivers(points, batch)
-            try:
-                with torch.no_grad():
-                    for _ in range(3):
-                        comp(x)
-                    graph = torch.cuda.CUDAGraph()
-                    with torch.cuda.graph(graph):
-                        comp(x)
-                    ms = cuda_time(graph.replay)
-                fps = batch / ms * 1000
-                say(f"| {size} | compile bf16 + CUDA graph | {batch} | {ms:.2f} | {fps:.0f} | "
-                    f"{100 * flops * fps / (lim['tflops_bf16'] * 1e12):.1f} |")
-            except Exception as e:
-                say(f"| {size} | CUDA graph | {batch} | failed: {str(e).splitlines()[0][:60]} | | |")
-        say()
-        say(f"Model at {size}: {flops / 1e9:.2f} GFLOP per frame; weights "
-            f"{sum(p.numel() for p in module.parameters()) * 2 / 1e6:.1f} MB in bf16.")
-        say()
+                bw = 100 * traffic * fps / (lim["bandwidth_tbs"] * 1e12)
+                say(f"| {size} | {mode} | {batch} | {ms:.2f} | {fps:.0f} | {pct:.1f} | {bw:.0f} |")
+        weights = sum(p.numel() for p in module.parameters()) * 2
+        notes.append(f"Model at {size}: {flops / 1e9:.2f} GFLOP and {traffic / 1e6:.0f} MB of layer-by-layer "
+                     f"traffic per frame (bf16); weights {weights / 1e6:.1f} MB in bf16. Arithmetic intensity "
+                     f"{flops / traffic:.0f} FLOP/byte; the machine's ridge point is "
+                     f"{lim['tflops_bf16'] / lim['bandwidth_tbs']:.0f} FLOP/byte.")
+        if size == 256:
+            notes.append("")
+            notes.append(f"Profile (torch.profiler), eager bf16, batch 64, {size}: where the GPU time goes.")
+            notes.append("")
+            notes.extend(profile_table(lambda: bf16(drivers(points, 64))))
+        notes.append("")
+    say()
+    for line in notes:
+        say(line)
+    if a.no_finetune:
+        append(lines, a.out)
+        return 0
     # fine-tuning, T=1, fast preset (the product's default), wall clock including the prior's loading
     from core.training.finetune import fit_person
 

@@ -10,7 +10,7 @@ from core.model.files import load_tensors, save_tensors
 from core.model.generator import Generator
 from core.model.losses import ContentLoss, feature_matching, hinge_d, hinge_g, ssim
 from core.model.mean_face import MEAN_FACE_CROP
-from core.model.warp import border_points, warp_image
+from core.model.warp import border_points, face_hull, warp_image
 
 torch.set_num_threads(2)
 
@@ -51,10 +51,33 @@ def test_networks_shapes_and_generator_starts_at_warp():
     pts = face(size).expand(2, -1, -1)
     out = g(refs[:, 0], pts, pts, draws[:, 0], embedding=emb)
     assert out["image"].shape == (2, 3, size, size)
-    # mask ~ 0.98 and no flow at initialisation: the output is (almost) the warped reference
+    # the warp's weight ~ 0.96 at initialisation: the output is (almost) the warped reference
     assert (out["image"] - out["warped"]).abs().mean() < 0.03
+    assert torch.allclose(out["weights"].sum(1), torch.ones(2, size, size), atol=1e-5)
     score, feats = d(out["image"], draws[:, 0], torch.tensor([0, 2]))
     assert score.shape == (2,) and len(feats) == 5
+
+
+def test_generator_composes_its_three_sources():
+    size = 64
+    g = Generator().eval()
+    ref = torch.rand(1, 3, size, size)
+    pts = face(size)
+    moved = pts + torch.tensor([4.0, -3.0])
+    draw, psi = torch.zeros(1, 3, size, size), g.P(torch.zeros(1, 256))
+    for source, key in ((3, "warped"), (4, "reference"), (5, "colour")):
+        with torch.no_grad():
+            g.head.bias.zero_()
+            g.head.bias[source] = 30.0                 # all weight on one source
+            out = g(ref, pts, moved, draw, psi=psi)
+        if key == "reference":   # used only where the face neither is nor was: elsewhere the warp takes over
+            near = torch.nn.functional.max_pool2d(face_hull(moved, size) + face_hull(pts, size), 7, 1, 3)
+            away = near == 0
+            assert (out["image"] - ref).abs().amax(1, keepdim=True)[away].max() < 1e-5
+            assert out["weights"][:, 1:2][face_hull(moved, size) == 1].max() < 1e-6
+        else:
+            assert (out["image"] - out[key]).abs().max() < 1e-5, key
+    assert (out["warped"] - ref).abs().mean() > 0.01   # the warp really moved the face
 
 
 def test_losses_behave():

@@ -40,12 +40,6 @@ REFERENCE_SIZE = 256
 REFERENCE_WIDTH = 3.0
 
 
-def segments(part: tuple[int, ...], closed: bool) -> tuple[list[int], list[int]]:
-    starts = list(part[:-1]) + ([part[-1]] if closed else [])
-    ends = list(part[1:]) + ([part[0]] if closed else [])
-    return starts, ends
-
-
 @functools.lru_cache(maxsize=64)
 def _colour(colour: tuple, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """A part's colour on the device, made once (no host-to-device copy per call, e.g. in a CUDA graph)."""
@@ -69,9 +63,11 @@ def draw_landmarks(points: torch.Tensor, size: int, thickness: float | None = No
     windowed = points.device.type == "cpu" and not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export())
     image = points.new_zeros(points.shape[0], 3, size, size)
     for part, closed, colour in PARTS:
-        starts, ends = segments(part, closed)
-        a, b = points[:, starts], points[:, ends]  # (B, S, 2)
-        x0, x1, y0, y1 = _window(points[:, list(part)], edge, size) if windowed else (0, size, 0, size)
+        # Parts are runs of consecutive points: slices, not index lists, which would be copied from the host
+        # on every call (and cannot be inside a CUDA graph).
+        run = points[:, part[0]:part[-1] + 1]
+        a, b = (run, run.roll(-1, 1)) if closed else (run[:, :-1], run[:, 1:])  # segment ends (B, S, 2)
+        x0, x1, y0, y1 = _window(run, edge, size) if windowed else (0, size, 0, size)
         if x0 >= x1 or y0 >= y1:
             continue
         length = (b - a).norm(dim=-1).clamp(min=1e-6)  # (B, S)

@@ -1,13 +1,18 @@
 """Generator G: the reference warped onto the driver's landmarks, corrected, inpainted and blended.
 
-G is a U-Net over (reference warped onto the driver's landmarks, the driver's landmark drawing). As in the
-paper, the person enters through adaptive instance normalisation: every decoder normalisation takes its
-scale and bias from psi = P e, where e is the embedder's identity vector; few-shot fine-tuning starts psi
-there and then frees it. G returns two things per pixel (cf. First Order Motion Model's occlusion map): a
-blending mask over the warp, and colours for what the warp cannot show (the inside of an opening mouth,
-newly visible skin). With the mask at one, G is the protocol's `warp` baseline exactly; that is where
-training starts. (A learned flow refining the warp was tried and dropped: on new people it bent their
-features at rest and cost identity.)
+G is a U-Net over (the reference warped onto the driver's landmarks, the reference as it is, the driver's
+landmark drawing). As in the paper, the person enters through adaptive instance normalisation: every
+decoder normalisation takes its scale and bias from psi = P e, where e is the embedder's identity vector;
+few-shot fine-tuning starts psi there and then frees it.
+
+G composes its output from three sources, with per-pixel weights that sum to one (cf. First Order Motion
+Model's occlusion map): the warped reference (the face, moved), the unwarped reference (what stays still:
+a static camera's background, which the warp's mesh drags along with the face), and new colours (the
+inside of an opening mouth, newly visible skin or background). Two of the three are the photo's own sharp
+pixels, which keeps identity. Inside the hulls of the driver's and the reference's landmarks the unwarped
+reference is ruled out: there it would ghost the photo's features where they were. With the warp's weight at one, G is the protocol's `warp` baseline exactly;
+that is where training starts. (A learned flow refining the warp was tried and dropped: on new people it
+bent their features at rest and cost identity.)
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from core.model.warp import warp_grid
+from core.model.warp import face_hull, warp_grid
 
 
 class AdaIN(nn.Module):
@@ -63,17 +68,17 @@ class Generator(nn.Module):
     def __init__(self, dim: int = 256, channels=(16, 32, 64, 128, 256), res_blocks: int = 2):
         super().__init__()
         c = channels
-        self.stem = nn.Conv2d(6, c[0], 3, padding=1)
+        self.stem = nn.Conv2d(9, c[0], 3, padding=1)
         self.down = nn.ModuleList(nn.Conv2d(a, b, 4, stride=2, padding=1) for a, b in zip(c[:-1], c[1:]))
         self.res = nn.ModuleList(ResAdaIN(c[-1]) for _ in range(res_blocks))
         self.up = nn.ModuleList(Up(c[i + 1], c[i], c[i]) for i in reversed(range(len(c) - 1)))
-        self.head = nn.Conv2d(c[0], 4, 3, padding=1)   # rgb, mask
+        self.head = nn.Conv2d(c[0], 6, 3, padding=1)   # rgb; logits of the warp, the reference, the rgb
         self.sizes = [sum(block.sizes) for block in [*self.res, *self.up]]   # psi's share of each block
         self.P = nn.Linear(dim, sum(self.sizes))         # the paper's projection matrix P: e -> psi
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
         with torch.no_grad():
-            self.head.bias[3] = 4.0                      # mask ~ 0.98: start from the warp
+            self.head.bias[3] = 4.0                      # the warp's weight ~ 0.96: start from the warp
             self.P.weight.mul_(0.1)
 
     def forward(self, reference: torch.Tensor, ref_points: torch.Tensor, drv_points: torch.Tensor,
@@ -88,7 +93,7 @@ class Generator(nn.Module):
         grid = warp_grid(ref_points, drv_points, size, grid_size)
         warped = F.grid_sample(reference, grid, mode="bilinear", padding_mode="border", align_corners=True)
 
-        h = self.stem(torch.cat([warped * 2 - 1, drawing * 2 - 1], 1))
+        h = self.stem(torch.cat([warped * 2 - 1, reference * 2 - 1, drawing * 2 - 1], 1))
         skips = [h]
         for conv in self.down:
             h = conv(F.relu(h))
@@ -101,6 +106,14 @@ class Generator(nn.Module):
         out = self.head(F.relu(h))
 
         colour = torch.sigmoid(out[:, :3])
-        mask = torch.sigmoid(out[:, 3:4])
-        image = mask * warped + (1 - mask) * colour
-        return {"image": image, "warped": warped, "mask": mask, "colour": colour}
+        # Where the face is or was, the unwarped reference is never right (it would ghost the photo's features
+        # where they were): there only the warp and new colours may be used. A margin covers the hull's soft edge.
+        hulls = face_hull(torch.cat([drv_points, ref_points]), size, grid_size)
+        face = F.max_pool2d(torch.maximum(*hulls.chunk(2)), 2 * (size // 64) + 1, 1, size // 64)
+        logits = out[:, 3:6]
+        keep = torch.cat([torch.ones_like(face), 1 - face, torch.ones_like(face)], 1)
+        odds = torch.exp(logits - logits.amax(1, keepdim=True)) * keep     # a softmax, the reference masked
+        weights = odds / odds.sum(1, keepdim=True)
+        image = weights[:, 0:1] * warped + weights[:, 1:2] * reference + weights[:, 2:3] * colour
+        return {"image": image, "warped": warped, "colour": colour, "weights": weights,
+                "new_colour": weights[:, 2:3]}

@@ -20,7 +20,7 @@ from core.model.files import load_tensors, save_tensors
 from core.model.generator import Generator
 
 PERSON = "talking-heads-person"
-PERSON_VERSION = 1
+PERSON_VERSION = 2    # 2: the three-source generator (warp, reference, new colours)
 
 
 class PersonRenderer(nn.Module):

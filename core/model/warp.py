@@ -34,19 +34,22 @@ def _triangulation() -> np.ndarray:
 
 
 TRIANGLES = _triangulation()
+IN_FACE = (TRIANGLES < 68).all(1)    # triangles between landmarks only: together, the face's hull
 
 
 @functools.lru_cache(maxsize=32)
-def _constants(device: torch.device, dtype: torch.dtype, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The triangulation and border points on the device, made once: no host copies inside a CUDA graph."""
+def _constants(device: torch.device, dtype: torch.dtype, size: int) -> tuple[torch.Tensor, ...]:
+    """The triangulation, its face triangles and the border points on the device, made once: no host copies
+    inside a CUDA graph."""
     triangles = torch.as_tensor(TRIANGLES, device=device)
+    face_triangles = torch.as_tensor(TRIANGLES[IN_FACE], device=device)
     border = torch.as_tensor(border_points(size), dtype=dtype, device=device)
-    return triangles, border
+    return triangles, face_triangles, border
 
 
 def with_border(points: torch.Tensor, size: int) -> torch.Tensor:
     """(B, 68, 2) crop pixels -> (B, 76, 2) with the border points appended."""
-    border = _constants(points.device, points.dtype, size)[1]
+    border = _constants(points.device, points.dtype, size)[2]
     return torch.cat([points, border.expand(points.shape[0], -1, -1)], dim=1)
 
 
@@ -66,6 +69,13 @@ def _invert3(m: torch.Tensor) -> torch.Tensor:
     return co / det[..., None, None]
 
 
+def _pixels(grid_size: int, size: int, like: torch.Tensor) -> torch.Tensor:
+    """(grid_size^2, 3) homogeneous pixel coordinates of a grid_size x grid_size lattice over the crop."""
+    axis = torch.arange(grid_size, device=like.device, dtype=like.dtype) * ((size - 1) / (grid_size - 1))
+    gy, gx = torch.meshgrid(axis, axis, indexing="ij")
+    return torch.stack([gx, gy, torch.ones_like(gx)], -1).reshape(-1, 3)
+
+
 def warp_grid(ref_points: torch.Tensor, drv_points: torch.Tensor, size: int, grid_size: int = 64) -> torch.Tensor:
     """Sampling grid for `F.grid_sample` that moves the reference's landmarks onto the driver's.
 
@@ -79,10 +89,7 @@ def warp_grid(ref_points: torch.Tensor, drv_points: torch.Tensor, size: int, gri
     to_bary = _invert3(drv_h)                                         # driver xy1 -> barycentric
     affine = ref.transpose(-1, -2) @ to_bary                          # (B, T, 2, 3): driver xy1 -> ref xy
 
-    step = (size - 1) / (grid_size - 1)
-    axis = torch.arange(grid_size, device=drv.device, dtype=drv.dtype) * step
-    gy, gx = torch.meshgrid(axis, axis, indexing="ij")
-    pix = torch.stack([gx, gy, torch.ones_like(gx)], -1).reshape(-1, 3)   # (P, 3)
+    pix = _pixels(grid_size, size, drv)                               # (P, 3)
 
     bary = torch.einsum("btij,pj->btpi", to_bary, pix)                # (B, T, P, 3)
     inside = bary.min(dim=-1).values                                  # >= 0 inside the triangle
@@ -103,3 +110,14 @@ def warp_image(image: torch.Tensor, ref_points: torch.Tensor, drv_points: torch.
     """Warp reference crops (B, 3, S, S) from their landmarks onto the driver's."""
     grid = warp_grid(ref_points, drv_points, image.shape[-1], grid_size)
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+
+def face_hull(points: torch.Tensor, size: int, grid_size: int = 64) -> torch.Tensor:
+    """(B, 1, size, size): one inside the hull of the landmarks (B, 68, 2), zero outside, with an edge a few
+    pixels soft (the inside test runs at grid_size and is upsampled)."""
+    corners = points[:, _constants(points.device, points.dtype, size)[1]]          # (B, T, 3, 2)
+    to_bary = _invert3(torch.cat([corners, torch.ones_like(corners[..., :1])], -1).transpose(-1, -2))
+    inside = torch.einsum("btij,pj->btpi", to_bary, _pixels(grid_size, size, points)).amin(-1).amax(1)
+    hull = (inside >= 0).to(points.dtype).reshape(-1, 1, grid_size, grid_size)
+    return F.interpolate(hull, size=(size, size), mode="bilinear", align_corners=True)

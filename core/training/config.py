@@ -29,7 +29,7 @@ class TrainConfig:
     w_vggface: float = 2.5e-2
     w_l1: float = 10.0
     w_ssim: float = 1.0
-    w_mask: float = 2.0             # keeps the warp's own (sharp) pixels unless new colours clearly pay off
+    w_mask: float = 2.0             # penalises new colours: the photo's own (sharp) pixels unless they clearly pay off
     perceptual: bool = True
     adversarial_from: int = 0       # step at which the adversarial terms switch on
     # bookkeeping

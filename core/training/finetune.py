@@ -4,9 +4,9 @@ Initialisation follows the paper: the embedder's mean vector e over the T refere
 AdaIN parameters psi = P e, and the discriminator's row for the new person starts at e. Then psi and the
 generator are fine-tuned, gently, on pairs of references: with T >= 2, one reference is rendered from
 another's landmarks (real data); with T = 1, the reference is rendered back from a copy of itself whose
-face (and only the face: the crop border stays put, as a static camera's background does) was moved by a
-small random similarity, which teaches the generator this person's detail without teaching it to move
-backgrounds.
+face (and only the face: the pixels outside the landmarks' mesh stay exactly where they were, as a static
+camera's background does) was moved by a small random similarity, which teaches the generator this
+person's detail without teaching it to move backgrounds.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from core.model.embedder import Embedder
 from core.model.generator import Generator
 from core.model.losses import ContentLoss
 from core.model.person import Person
-from core.model.warp import warp_image
+from core.model.warp import face_hull, warp_image
 from core.progress import Progress, TqdmProgress, report
 from core.training.config import TrainConfig
 
@@ -113,10 +113,11 @@ def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: s
             source, source_pts = refs[src], ref_pts[src]
         else:             # one photo: a copy of it with the face moved, background still
             moved = _random_similarity(ref_pts[tgt].cpu(), gen).to(dev)
-            source = warp_image(refs[tgt], ref_pts[tgt], moved)
+            face = face_hull(moved, size)
+            source = face * warp_image(refs[tgt], ref_pts[tgt], moved) + (1 - face) * refs[tgt]
             source_pts = moved
         out = generator(source, source_pts, ref_pts[tgt], ref_draw[tgt], psi=psi.expand(b, -1))
-        loss = sum(content(out["image"], refs[tgt]).values()) + W_MASK * (1 - out["mask"]).mean()
+        loss = sum(content(out["image"], refs[tgt]).values()) + W_MASK * out["new_colour"].mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

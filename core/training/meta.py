@@ -199,7 +199,7 @@ def train(data: str, out: str, cfg: TrainConfig, device: str = "auto", resume: b
                       embedding=e)
             fake = out_g["image"].float()
             terms = content(fake, ep["target"])
-            terms["mask"] = cfg.w_mask * (1 - out_g["mask"].float()).mean()
+            terms["colour"] = cfg.w_mask * out_g["new_colour"].float().mean()
             if adversarial:
                 scores, feats = D(torch.cat([fake, ep["target"]]), tgt_draw.repeat(2, 1, 1, 1), ep["video"].repeat(2))
                 fake_score = scores.chunk(2)[0]
