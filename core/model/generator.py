@@ -9,8 +9,9 @@ G composes its output from three sources, with per-pixel weights that sum to one
 Model's occlusion map): the warped reference (the face, moved), the unwarped reference (what stays still:
 a static camera's background, which the warp's mesh drags along with the face), and new colours (the
 inside of an opening mouth, newly visible skin or background). Two of the three are the photo's own sharp
-pixels, which keeps identity. Inside the hulls of the driver's and the reference's landmarks the unwarped
-reference is ruled out: there it would ghost the photo's features where they were. With the warp's weight at one, G is the protocol's `warp` baseline exactly;
+pixels, which keeps identity. Over the driver's and the reference's heads (the landmarks' hull with
+forehead, hair and ears: `warp.head_region`) the unwarped reference is ruled out: there it would ghost the
+photo's features where they were. With the warp's weight at one, G is the protocol's `warp` baseline exactly;
 that is where training starts. (A learned flow refining the warp was tried and dropped: on new people it
 bent their features at rest and cost identity.)
 """
@@ -20,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from core.model.warp import face_hull, warp_grid
+from core.model.warp import head_region, mouth_opening, warp_grid
 
 
 class AdaIN(nn.Module):
@@ -106,12 +107,17 @@ class Generator(nn.Module):
         out = self.head(F.relu(h))
 
         colour = torch.sigmoid(out[:, :3])
-        # Where the face is or was, the unwarped reference is never right (it would ghost the photo's features
-        # where they were): there only the warp and new colours may be used. A margin covers the hull's soft edge.
-        hulls = face_hull(torch.cat([drv_points, ref_points]), size, grid_size)
-        face = F.max_pool2d(torch.maximum(*hulls.chunk(2)), 2 * (size // 64) + 1, 1, size // 64)
+        # Where the head is or was, the unwarped reference is never right (it would ghost the photo's face and
+        # hair where they were): there only the warp and new colours may be used.
+        heads = head_region(torch.cat([drv_points, ref_points]), size, grid_size)
+        head = torch.maximum(*heads.chunk(2))
+        # Over the driver's head, new colours only in and around the mouth's opening (teeth, tongue, the lips'
+        # inner edge): everywhere else there the warp holds the photo's own sharp skin, eyes, brows and hair,
+        # which is what identity is made of. Off the head they fill what the head uncovers.
+        r = size // 64
+        mouth = F.max_pool2d(mouth_opening(drv_points, size), 4 * r + 1, 1, 2 * r)            # widened
         logits = out[:, 3:6]
-        keep = torch.cat([torch.ones_like(face), 1 - face, torch.ones_like(face)], 1)
+        keep = torch.cat([torch.ones_like(head), 1 - head, torch.maximum(1 - heads[:len(drv_points)], mouth)], 1)
         odds = torch.exp(logits - logits.amax(1, keepdim=True)) * keep     # a softmax, the reference masked
         weights = odds / odds.sum(1, keepdim=True)
         image = weights[:, 0:1] * warped + weights[:, 1:2] * reference + weights[:, 2:3] * colour

@@ -35,21 +35,23 @@ def _triangulation() -> np.ndarray:
 
 TRIANGLES = _triangulation()
 IN_FACE = (TRIANGLES < 68).all(1)    # triangles between landmarks only: together, the face's hull
+IN_MOUTH = ((TRIANGLES >= 60) & (TRIANGLES < 68)).all(1)   # between inner-lip points: the mouth's opening
 
 
 @functools.lru_cache(maxsize=32)
 def _constants(device: torch.device, dtype: torch.dtype, size: int) -> tuple[torch.Tensor, ...]:
-    """The triangulation, its face triangles and the border points on the device, made once: no host copies
-    inside a CUDA graph."""
+    """The triangulation, its face and mouth triangles and the border points on the device, made once: no
+    host copies inside a CUDA graph."""
     triangles = torch.as_tensor(TRIANGLES, device=device)
     face_triangles = torch.as_tensor(TRIANGLES[IN_FACE], device=device)
+    mouth_triangles = torch.as_tensor(TRIANGLES[IN_MOUTH], device=device)
     border = torch.as_tensor(border_points(size), dtype=dtype, device=device)
-    return triangles, face_triangles, border
+    return triangles, face_triangles, mouth_triangles, border
 
 
 def with_border(points: torch.Tensor, size: int) -> torch.Tensor:
     """(B, 68, 2) crop pixels -> (B, 76, 2) with the border points appended."""
-    border = _constants(points.device, points.dtype, size)[2]
+    border = _constants(points.device, points.dtype, size)[3]
     return torch.cat([points, border.expand(points.shape[0], -1, -1)], dim=1)
 
 
@@ -112,12 +114,46 @@ def warp_image(image: torch.Tensor, ref_points: torch.Tensor, drv_points: torch.
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)
 
 
-
-def face_hull(points: torch.Tensor, size: int, grid_size: int = 64) -> torch.Tensor:
-    """(B, 1, size, size): one inside the hull of the landmarks (B, 68, 2), zero outside, with an edge a few
-    pixels soft (the inside test runs at grid_size and is upsampled)."""
-    corners = points[:, _constants(points.device, points.dtype, size)[1]]          # (B, T, 3, 2)
+def _fill(points: torch.Tensor, triangles: torch.Tensor, size: int, grid_size: int) -> torch.Tensor:
+    """(B, 1, size, size): one inside the union of the given triangles of the landmarks (B, 68, 2), zero
+    outside, with an edge a few pixels soft (the inside test runs at grid_size and is upsampled)."""
+    corners = points[:, triangles]                                                  # (B, T, 3, 2)
     to_bary = _invert3(torch.cat([corners, torch.ones_like(corners[..., :1])], -1).transpose(-1, -2))
     inside = torch.einsum("btij,pj->btpi", to_bary, _pixels(grid_size, size, points)).amin(-1).amax(1)
-    hull = (inside >= 0).to(points.dtype).reshape(-1, 1, grid_size, grid_size)
-    return F.interpolate(hull, size=(size, size), mode="bilinear", align_corners=True)
+    filled = (inside >= 0).to(points.dtype).reshape(-1, 1, grid_size, grid_size)
+    return F.interpolate(filled, size=(size, size), mode="bilinear", align_corners=True)
+
+
+def face_hull(points: torch.Tensor, size: int, grid_size: int = 64) -> torch.Tensor:
+    """(B, 1, size, size): one inside the hull of the landmarks (B, 68, 2), zero outside, edge soft."""
+    return _fill(points, _constants(points.device, points.dtype, size)[1], size, grid_size)
+
+
+def mouth_opening(points: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, 1, size, size): one inside the inner lips, zero outside (nothing for a closed mouth). Tested at
+    half resolution: an opening can be a few pixels tall."""
+    return _fill(points, _constants(points.device, points.dtype, size)[2], size, size // 2)
+
+
+def head_region(points: torch.Tensor, size: int, grid_size: int = 64) -> torch.Tensor:
+    """(B, 1, size, size): one over the whole head of the landmarks (B, 68, 2), zero well away from it.
+
+    The 68 landmarks stop at the brows, but forehead, hair and ears move with the face. The head is taken
+    as the landmarks' hull, widened by a few pixels, together with an ellipse standing on the chin: up to
+    about one face height (chin to brows) above the brows, 1.3 face widths wide, turned with the face.
+    Its edge is soft over about a tenth of the ellipse."""
+    hull = face_hull(points, size, grid_size)
+    hull = F.max_pool2d(hull, 2 * (size // 64) + 1, 1, size // 64)
+    chin, brows = points[:, 8], points[:, 17:27].mean(1)                              # (B, 2)
+    height = (brows - chin).norm(dim=-1, keepdim=True).clamp_min(1e-3)                 # (B, 1)
+    width = (points[:, 16] - points[:, 0]).norm(dim=-1, keepdim=True).clamp_min(1e-3)
+    up = (brows - chin) / height                                                       # (B, 2)
+    centre = chin + up * 0.9 * height
+    axis = torch.arange(size, device=points.device, dtype=points.dtype)
+    dx = axis[None, None, :] - centre[:, 0, None, None]                                # (B, 1, S)
+    dy = axis[None, :, None] - centre[:, 1, None, None]                                # (B, S, 1)
+    along = dx * up[:, 0, None, None] + dy * up[:, 1, None, None]                      # (B, S, S)
+    across = dx * up[:, 1, None, None] - dy * up[:, 0, None, None]
+    radius = ((along / (1.05 * height[..., None])) ** 2 + (across / (0.65 * width[..., None])) ** 2).sqrt()
+    ellipse = ((1.1 - radius) / 0.2).clamp(0, 1)[:, None]                             # one inside r < 0.9
+    return torch.maximum(hull, ellipse)

@@ -4,8 +4,8 @@ Initialisation follows the paper: the embedder's mean vector e over the T refere
 AdaIN parameters psi = P e, and the discriminator's row for the new person starts at e. Then psi and the
 generator are fine-tuned, gently, on pairs of references: with T >= 2, one reference is rendered from
 another's landmarks (real data); with T = 1, the reference is rendered back from a copy of itself whose
-face (and only the face: the pixels outside the landmarks' mesh stay exactly where they were, as a static
-camera's background does) was moved by a small random similarity, which teaches the generator this
+head (and only the head: the pixels away from it stay exactly where they were, as a static camera's
+background does) was moved by a small random similarity, which teaches the generator this
 person's detail without teaching it to move backgrounds.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from core.model.embedder import Embedder
 from core.model.generator import Generator
 from core.model.losses import ContentLoss
 from core.model.person import Person
-from core.model.warp import face_hull, warp_image
+from core.model.warp import head_region, warp_image
 from core.progress import Progress, TqdmProgress, report
 from core.training.config import TrainConfig
 
@@ -113,7 +113,7 @@ def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: s
             source, source_pts = refs[src], ref_pts[src]
         else:             # one photo: a copy of it with the face moved, background still
             moved = _random_similarity(ref_pts[tgt].cpu(), gen).to(dev)
-            face = face_hull(moved, size)
+            face = torch.maximum(head_region(moved, size), head_region(ref_pts[tgt], size))
             source = face * warp_image(refs[tgt], ref_pts[tgt], moved) + (1 - face) * refs[tgt]
             source_pts = moved
         out = generator(source, source_pts, ref_pts[tgt], ref_draw[tgt], psi=psi.expand(b, -1))
