@@ -93,7 +93,7 @@ class Generator(nn.Module):
         Returns the image and its parts, all (B, C, S, S)."""
         if psi is None:
             psi = self.P(embedding)
-        size = reference.shape[-1]
+        size = int(reference.shape[-1])   # a constant in an ONNX export: kernel sizes derive from it
         grid = warp_grid(ref_points, drv_points, size, grid_size)
         warped = F.grid_sample(reference, grid, mode="bilinear", padding_mode="border", align_corners=True)
 
@@ -117,8 +117,7 @@ class Generator(nn.Module):
         # Over the driver's head, new colours only in and around the mouth's opening (teeth, tongue, the lips'
         # inner edge): everywhere else there the warp holds the photo's own sharp skin, eyes, brows and hair,
         # which is what identity is made of. Off the head they fill what the head uncovers.
-        r = size // 64
-        mouth = F.max_pool2d(mouth_opening(drv_points, size), 4 * r + 1, 1, 2 * r)            # widened
+        mouth = mouth_opening(drv_points, size, grow=size // 64)     # widened by about 8 pixels at 256
         logits = out[:, 3:6]
         keep = torch.cat([torch.ones_like(head), 1 - head, torch.maximum(1 - drv_head, mouth)], 1)
         odds = torch.exp(logits - logits.amax(1, keepdim=True)) * keep     # a softmax, the reference masked
