@@ -14,7 +14,7 @@ reference's heads (the landmarks' hull with forehead, hair and ears: `warp.head_
 reference is ruled out, since there it would ghost the photo's face and hair where they were; and over
 the driver's head new colours are allowed only around the mouth's opening, since elsewhere they soften
 skin, eyes and brows (on held-out people the second rule took the dlib identity distance from 0.328 to
-0.265, the warp's being 0.264). With the warp's weight at one, G is the protocol's `warp` baseline
+0.263, the warp's being 0.264: benchmarks/RESULTS.md). With the warp's weight at one, G is the protocol's `warp` baseline
 exactly; that is where training starts. (A learned flow refining the warp was tried and dropped: on new people it
 bent their features at rest and cost identity.)
 """
@@ -117,7 +117,7 @@ class Generator(nn.Module):
         # Over the driver's head, new colours only in and around the mouth's opening (teeth, tongue, the lips'
         # inner edge): everywhere else there the warp holds the photo's own sharp skin, eyes, brows and hair,
         # which is what identity is made of. Off the head they fill what the head uncovers.
-        mouth = mouth_opening(drv_points, size, grow=size // 64)     # widened by about 8 pixels at 256
+        mouth = mouth_opening(drv_points, size, grow=size // 128)    # widened by about 4 pixels at 256
         logits = out[:, 3:6]
         keep = torch.cat([torch.ones_like(head), 1 - head, torch.maximum(1 - drv_head, mouth)], 1)
         odds = torch.exp(logits - logits.amax(1, keepdim=True)) * keep     # a softmax, the reference masked
