@@ -14,9 +14,9 @@ reference's heads (the landmarks' hull with forehead, hair and ears: `warp.head_
 reference is ruled out, since there it would ghost the photo's face and hair where they were; and over
 the driver's head new colours are allowed only around the mouth's opening, since elsewhere they soften
 skin, eyes and brows (on held-out people the second rule took the dlib identity distance from 0.328 to
-0.263, the warp's being 0.264: benchmarks/RESULTS.md). With the warp's weight at one, G is the protocol's `warp` baseline
-exactly; that is where training starts. (A learned flow refining the warp was tried and dropped: on new people it
-bent their features at rest and cost identity.)
+0.263, the warp's being 0.264: benchmarks/RESULTS.md). With the warp's weight at one, G is the protocol's
+`warp` baseline exactly; that is where training starts. (A learned flow refining the warp was tried and
+dropped: on new people it bent their features at rest and cost identity.)
 """
 from __future__ import annotations
 

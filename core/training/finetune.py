@@ -5,8 +5,8 @@ AdaIN parameters psi = P e, and the discriminator's row for the new person start
 generator are fine-tuned, gently, on pairs of references: with T >= 2, one reference is rendered from
 another's landmarks (real data); with T = 1, the reference is rendered back from a copy of itself whose
 head (and only the head: the pixels away from it stay exactly where they were, as a static camera's
-background does) was moved by a small random similarity, which teaches the generator this
-person's detail without teaching it to move backgrounds.
+background does) was moved by a small random similarity, which teaches the generator this person's detail
+without teaching it to move backgrounds.
 """
 from __future__ import annotations
 
@@ -111,10 +111,10 @@ def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: s
         if t_count > 1:   # real pairs: render reference j from reference i's pixels
             src = (tgt + torch.randint(1, t_count, (b,), generator=gen)) % t_count
             source, source_pts = refs[src], ref_pts[src]
-        else:             # one photo: a copy of it with the face moved, background still
+        else:             # one photo: a copy of it with the head moved, background still
             moved = _random_similarity(ref_pts[tgt].cpu(), gen).to(dev)
-            face = torch.maximum(head_region(moved, size), head_region(ref_pts[tgt], size))
-            source = face * warp_image(refs[tgt], ref_pts[tgt], moved) + (1 - face) * refs[tgt]
+            head = torch.maximum(head_region(moved, size), head_region(ref_pts[tgt], size))
+            source = head * warp_image(refs[tgt], ref_pts[tgt], moved) + (1 - head) * refs[tgt]
             source_pts = moved
         out = generator(source, source_pts, ref_pts[tgt], ref_draw[tgt], psi=psi.expand(b, -1))
         loss = sum(content(out["image"], refs[tgt]).values()) + W_MASK * out["new_colour"].mean()
