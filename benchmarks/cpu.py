@@ -24,6 +24,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from core.__main__ import project_package  # noqa: E402  (the project folder as `talking_heads`)
+
+project_package()
 
 from benchmarks.report import append, describe  # noqa: E402
 
@@ -47,9 +50,9 @@ def main() -> int:
     torch.set_num_threads(os.cpu_count() or 2)
     from skimage import data
 
-    from core.landmarks.detect import detect_landmarks
-    from core.training.finetune import fit_person
-    from export.onnx_model import OnnxRenderer, export_person
+    from talking_heads.core.landmarks.detect import detect_landmarks
+    from talking_heads.core.training.finetune import fit_person
+    from talking_heads.export.onnx_model import OnnxRenderer, export_person
 
     lines = []
     say = lambda s="": (print(s, flush=True), lines.append(s))

@@ -2,7 +2,7 @@
 
 The protocol is ../shared/eval/PROTOCOL.md, implemented by `core.evaluation` (which reproduces the reference
 implementation's `copy` and `warp` figures exactly). The videos are the validation split of
-../shared/media (`core.evaluation.split_videos`: identities never used in meta-training). For T = 1 and
+../shared/media (`core.training.split`: identities never used in meta-training). For T = 1 and
 T = 8 reference frames it prints the table, appends it with the command, date and machine to
 benchmarks/RESULTS.md, and writes a contact sheet per T under out/ (it shows real people: never commit it).
 
@@ -23,11 +23,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from core.__main__ import project_package  # noqa: E402  (the project folder as `talking_heads`)
+
+project_package()
 
 from benchmarks.report import describe  # noqa: E402
-from core import evaluation  # noqa: E402
-from core.errors import UserError  # noqa: E402
-from core.progress import TqdmProgress  # noqa: E402
+from talking_heads.core.evaluation.methods import parse_methods  # noqa: E402
+from talking_heads.core.evaluation.report import format_table, write_contact_sheet  # noqa: E402
+from talking_heads.core.evaluation.score import evaluate  # noqa: E402
+from talking_heads.core.errors import UserError  # noqa: E402
+from talking_heads.core.progress import TqdmProgress  # noqa: E402
+from talking_heads.core.training import split  # noqa: E402
 
 
 def machine(device: str | None) -> str:
@@ -42,7 +48,7 @@ def machine(device: str | None) -> str:
 
 def run(args) -> int:
     shots = [int(t) for t in args.shots.split(",")]
-    _, videos = evaluation.split_videos(args.media)
+    _, videos = split.split_videos(args.media)
     if not videos:
         raise UserError(f"no validation videos in {args.media}: give the media folder with --media")
     out = ROOT / "out"
@@ -55,22 +61,22 @@ def run(args) -> int:
             if done == total:
                 fit_bar.close()
 
-        methods = evaluation.parse_methods(args.methods, args.person_prior, args.preset, args.device, fitting)
+        methods = parse_methods(args.methods, args.person_prior, args.preset, args.device, fitting)
         bar = TqdmProgress(f"T={t}")
         started = time.time()
         try:
-            results = evaluation.evaluate(videos, methods, t, args.frames, contact_sheet=True, workers=args.workers,
+            results = evaluate(videos, methods, t, args.frames, contact_sheet=True, workers=args.workers,
                                           progress=bar)
         finally:
             bar.close()
             fit_bar.close()
         seconds = time.time() - started
         sheet = out / f"evaluate_T{t}.png"
-        evaluation.write_contact_sheet(sheet, results)
+        write_contact_sheet(sheet, results)
         scored = [r for r in results if r.error is None]
         notes = [f"- {r.video}: {n}" for r in results for n in r.notes + ([f"not scored: {r.error}"] if r.error else [])]
-        summary = evaluation.format_table(results)
-        per_video = evaluation.format_table(results, per_video=True).split("\n\n", 1)[1]
+        summary = format_table(results)
+        per_video = format_table(results, per_video=True).split("\n\n", 1)[1]
         print(f"\nT={t}: {len(scored)} of {len(results)} videos, {args.frames} test frames each, {seconds:.0f} s")
         print(summary)
         print("\n".join(notes))
@@ -88,7 +94,7 @@ def record(args, videos: list[Path], sections: list[str]) -> None:
     if not results.exists():
         results.write_text("# Benchmark results\n\nEach script in benchmarks/ appends its section here.\n")
     model = "model" in args.methods.split(",")
-    identities = ", ".join(sorted(evaluation.VALIDATION_IDENTITIES))
+    identities = ", ".join(sorted(split.VALIDATION_IDENTITIES))
     text = (f"\n## Self-reenactment on the validation identities ({datetime.date.today().isoformat()})\n\n"
             f"Command: `python benchmarks/evaluate.py {' '.join(sys.argv[1:])}`  \n"
             f"Machine: {machine(args.device if model else None)}  \n"

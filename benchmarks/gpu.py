@@ -23,6 +23,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from core.__main__ import project_package  # noqa: E402  (the project folder as `talking_heads`)
+
+project_package()
 
 from benchmarks.report import append  # noqa: E402
 
@@ -64,14 +67,14 @@ def astronaut() -> tuple[np.ndarray, np.ndarray]:
     saved = Path(__file__).resolve().parents[1] / ".device_data" / "astronaut_points.json"
     if saved.exists():
         return image, np.asarray(json.loads(saved.read_text())["points"], np.float32)
-    from core.landmarks.detect import detect_landmarks
+    from talking_heads.core.landmarks.detect import detect_landmarks
 
     return image, detect_landmarks(image, backend="dlib").points
 
 
 def synthetic_person(size: int):
     """A person renderer on the shipped prior's generator with the astronaut as reference."""
-    from core.training.finetune import fit_person
+    from talking_heads.core.training.finetune import fit_person
 
     image, points = astronaut()
     return fit_person([image], [points], steps=0, device="cuda", size=size), points
@@ -222,7 +225,7 @@ def main() -> int:
         append(lines, a.out)
         return 0
     # fine-tuning, T=1, fast preset (the product's default), wall clock including the prior's loading
-    from core.training.finetune import fit_person
+    from talking_heads.core.training.finetune import fit_person
 
     image, points = astronaut()
     fit_person([image], [points], device="cuda", steps=2)   # warm-up: cuDNN autotuning

@@ -24,10 +24,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from core.__main__ import project_package  # noqa: E402  (the project folder as `talking_heads`)
 
-from core.errors import UserError  # noqa: E402
-from core.images import load_image  # noqa: E402
-from core.landmarks.detect import load_backend  # noqa: E402
+project_package()
+
+from talking_heads.core.errors import UserError  # noqa: E402
+from talking_heads.core.images import load_image  # noqa: E402
+from talking_heads.core.landmarks.detect import load_backend  # noqa: E402
 
 COLOURS = {"annotation": (0, 200, 0), "dlib": (230, 40, 40), "fan": (60, 120, 255)}  # RGB
 

@@ -31,6 +31,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from core.__main__ import project_package  # noqa: E402  (the project folder as `talking_heads`)
+
+project_package()
 os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="talking-heads-bench-")  # before bpy
 
 import numpy as np  # noqa: E402
@@ -53,9 +56,9 @@ def install_extension(out: Path):
 def animated_rig(module, frames: int, photo: Path):
     import bpy
 
-    from core.landmarks.face3d import lift
-    from core.model.mean_face import MEAN_FACE_CROP
-    from core.rig import face_depths
+    from talking_heads.core.landmarks.face3d import lift
+    from talking_heads.core.model.mean_face import MEAN_FACE_CROP
+    from talking_heads.core.rig import face_depths
 
     bpy.ops.wm.read_homefile(use_factory_startup=True)
     scene = bpy.context.scene

@@ -6,11 +6,12 @@ geometry is `core.rig` (numpy), and everything that needs torch runs in a worker
 
 - `preferences`  the worker's Python and device; installing its environment
 - `properties`   what the .blend keeps: the scene's references and settings, each rig's sources and results
-- `operators`    references, build rig, keyframe vertices, import track, fine-tune, generate, export
+- `operators`    references, build rig, keyframe vertices, import track / speech / iPhone capture, fine-tune,
+                 generate, export
 - `preview`      the live preview while scrubbing (the person model's ONNX export in onnxruntime)
 - `panels`       the "Talking Heads" sidebar tab
 and, registering nothing: `jobs` (long operators: modal with progress, or blocking in scripts),
-`rig_objects`, `materials`, `driver`, `keyframes`, `track_file`, `worker_client`; `build` packages the
+`rig_objects`, `materials`, `driver`, `keyframes`, `sound`, `track_file`, `worker_client`; `build` packages the
 extension and `environment` creates the worker's environment (neither imports bpy).
 
 Modules that touch bpy are imported by `register`, so that `python -m blender_addon.build` runs without it.

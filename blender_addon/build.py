@@ -1,29 +1,38 @@
 """`python -m blender_addon.build --out dist`: package the Blender extension (`make extension`).
 
-The archive holds what Blender installs and what the worker imports:
+Blender's own builder (`extension build`, the code of `blender --command extension` that the bpy wheel
+ships as `bl_pkg/cli/blender_ext.py`) makes the archives; this module only gathers what goes in them:
 
-    blender_manifest.toml  __init__.py  blender_addon/  core/  export/  models/
+    blender_manifest.toml  __init__.py  app/  blender_addon/  core/  export/  models/
     wheels/                   the wheels the manifest lists (downloaded from PyPI into build/wheels once)
     worker_requirements.txt   what the add-on's Install button puts in the worker's environment
 
-The manifest is the single list of wheels: each is fetched by its exact file name with `pip download`.
-`--no-wheels` leaves them out (and drops the manifest's `wheels` and `platforms`), for quick local tests
-that need no live preview. This module must not import bpy.
+The manifest is the single list of wheels: each is fetched by its exact file name with `pip download`. The
+build is split by platform (`--split-platforms`): one `talking_heads-<version>-<platform>.zip` per entry of
+the manifest's `platforms`, each carrying only its own onnxruntime wheel (and the pure-Python ones). Every
+archive is then checked with Blender's `extension validate`.
+
+`--no-wheels` leaves the wheels out (and drops the manifest's `wheels` and `platforms`): one archive for
+every platform, `talking_heads-<version>.zip`, for quick local tests that need no live preview.
+`--wheel-dir DIR` takes the wheels from DIR (and downloads missing ones there) instead of build/wheels.
+This module must not import bpy.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
-import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = "blender_manifest.toml"
-FOLDERS = ("blender_addon", "core", "export", "models")
+FOLDERS = ("app", "blender_addon", "core", "export", "models")
 FILES = (MANIFEST, "__init__.py")
 SKIPPED_NAMES = {"__pycache__", ".DS_Store", ".pytest_cache"}
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".tmp")
@@ -31,6 +40,9 @@ SKIPPED_SUFFIXES = (".pyc", ".pyo", ".tmp")
 # use (the worker renders with torch).
 NOT_FOR_WORKER = {"bpy", "pytest", "hypothesis", "onnxruntime-gpu"}
 WHEEL_CACHE = ROOT / "build" / "wheels"
+# Where the bpy wheel keeps Blender's extension command line and its list of valid tags.
+BPY_EXTENSION_CLI = "scripts/addons_core/bl_pkg/cli/blender_ext.py"
+BPY_VALID_TAGS = "scripts/modules/_bpy_internal/extensions/tags.py"
 
 
 def read_manifest() -> dict:
@@ -44,6 +56,52 @@ def manifest_without_wheels(text: str) -> str:
         text = re.sub(rf"(?ms)^{key}\s*=\s*\[.*?\]\s*\n", "", text)
     return text
 
+
+# --- Blender's extension command line -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExtensionCLI:
+    """How to run Blender's `extension` command: `command` + [subcommand, ...] + `tag_arguments`."""
+
+    command: tuple[str, ...]
+    tag_arguments: tuple[str, ...] = ()
+
+    def run(self, *arguments: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*self.command, *arguments, *self.tag_arguments], capture_output=True, text=True)
+
+
+def find_extension_cli() -> ExtensionCLI:
+    """Blender's extension CLI: $BLENDER's `--command extension` if that names Blender's executable, else the
+    bpy wheel's `blender_ext.py` (on this Python's path, found without importing bpy) run by this Python,
+    else a `blender` executable on PATH."""
+    blender = os.environ.get("BLENDER")
+    if blender:
+        return ExtensionCLI((blender, "--factory-startup", "--command", "extension"))
+    for entry in sys.path:
+        folder = Path(entry or ".") / "bpy"
+        if not folder.is_dir():
+            continue
+        for version in sorted(folder.iterdir(), reverse=True):
+            cli, tags = version / BPY_EXTENSION_CLI, version / BPY_VALID_TAGS
+            if cli.is_file() and tags.is_file():
+                return ExtensionCLI((sys.executable, str(cli)), ("--valid-tags", str(tags)))
+    blender = shutil.which("blender")
+    if blender:
+        return ExtensionCLI((blender, "--factory-startup", "--command", "extension"))
+    raise SystemExit("Blender's extension builder was not found: run `make env` (it installs the bpy wheel, "
+                     "which ships it), put `blender` on PATH, or set BLENDER to Blender's executable")
+
+
+def _output(result: subprocess.CompletedProcess) -> str:
+    return (result.stdout + result.stderr).strip()
+
+
+def validate(path: str | os.PathLike, cli: ExtensionCLI | None = None) -> subprocess.CompletedProcess:
+    """Blender's strict manifest validation of an archive or a folder (`extension validate`)."""
+    return (cli or find_extension_cli()).run("validate", str(path))
+
+
+# --- wheels -------------------------------------------------------------------------------------------------
 
 def wheel_download_arguments(filename: str) -> list[str]:
     """pip arguments that fetch exactly the wheel `filename` ({name}-{version}-{python}-{abi}-{platform})."""
@@ -59,14 +117,15 @@ def wheel_download_arguments(filename: str) -> list[str]:
     return arguments
 
 
-def fetch_wheels(filenames: list[str]) -> list[Path]:
-    WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
+def fetch_wheels(filenames: list[str], wheel_dir: Path = WHEEL_CACHE) -> list[Path]:
+    """The wheels `filenames` in `wheel_dir`, each downloaded from PyPI the first time."""
+    wheel_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for filename in filenames:
-        path = WHEEL_CACHE / filename
+        path = wheel_dir / filename
         if not path.is_file():
             print(f"downloading {filename}")
-            command = [sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(WHEEL_CACHE),
+            command = [sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(wheel_dir),
                        *wheel_download_arguments(filename)]
             if subprocess.call(command) != 0 or not path.is_file():
                 raise SystemExit(f"could not download {filename} from PyPI; check the network, or build with "
@@ -74,6 +133,8 @@ def fetch_wheels(filenames: list[str]) -> list[Path]:
         paths.append(path)
     return paths
 
+
+# --- the archive's contents ---------------------------------------------------------------------------------
 
 def worker_requirements() -> str:
     lines = ["# The worker's environment (the add-on's Install button): the project's requirements.txt",
@@ -96,44 +157,71 @@ def package_files() -> list[Path]:
     return files
 
 
-def build(out_dir: str | os.PathLike, wheels: bool = True) -> Path:
-    """Write <out_dir>/talking_heads-<version>.zip (to a temporary name first) and return its path."""
+def stage(folder: Path, wheels: bool, wheel_dir: Path) -> None:
+    """Lay out in `folder` exactly what the archives hold (the source folder Blender's builder reads)."""
     manifest = read_manifest()
     manifest_text = (ROOT / MANIFEST).read_text(encoding="utf-8")
-    wheel_names = [w.split("/")[-1] for w in manifest.get("wheels", [])] if wheels else []
+    listed = list(manifest.get("wheels", [])) if wheels else []
     if not wheels:
         manifest_text = manifest_without_wheels(manifest_text)
-    wheel_paths = fetch_wheels(wheel_names)
+    for path in package_files():
+        name = path.relative_to(ROOT)
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        if name.as_posix() == MANIFEST:
+            (folder / name).write_text(manifest_text, encoding="utf-8")
+        else:
+            shutil.copyfile(path, folder / name)
+    (folder / "worker_requirements.txt").write_text(worker_requirements(), encoding="utf-8")
+    for entry, path in zip(listed, fetch_wheels([w.split("/")[-1] for w in listed], wheel_dir)):
+        target = folder / entry.removeprefix("./")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+
+
+def build(out_dir: str | os.PathLike, wheels: bool = True, wheel_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Build the extension into `out_dir` with Blender's builder and validate each archive; returns them.
+
+    With wheels: one `<id>-<version>-<platform>.zip` per platform of the manifest; without: one
+    `<id>-<version>.zip`. Older archives of this version in `out_dir` are replaced."""
+    manifest = read_manifest()
+    cli = find_extension_cli()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    target = out / f"{manifest['id']}-{manifest['version']}.zip"
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in package_files():
-                name = path.relative_to(ROOT).as_posix()
-                if name == MANIFEST:
-                    archive.writestr(name, manifest_text)
-                else:
-                    archive.write(path, name)
-            archive.writestr("worker_requirements.txt", worker_requirements())
-            for path in wheel_paths:
-                archive.write(path, f"wheels/{path.name}", compress_type=zipfile.ZIP_STORED)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return target
+    prefix = f"{manifest['id']}-{manifest['version']}"
+    with tempfile.TemporaryDirectory(prefix=".build-", dir=out) as work:
+        source, built = Path(work) / manifest["id"], Path(work) / "built"
+        source.mkdir()
+        built.mkdir()
+        stage(source, wheels, Path(wheel_dir) if wheel_dir else WHEEL_CACHE)
+        split = ["--split-platforms"] if wheels and manifest.get("platforms") else []
+        result = cli.run("build", "--source-dir", str(source), "--output-dir", str(built), *split)
+        archives = sorted(built.glob(f"{prefix}*.zip"))
+        if result.returncode != 0 or not archives:
+            raise SystemExit(f"Blender's extension builder failed:\n{_output(result)}")
+        for archive in archives:
+            check = validate(archive, cli)
+            if check.returncode != 0:
+                raise SystemExit(f"{archive.name} does not pass Blender's validation:\n{_output(check)}")
+        for stale in out.glob(f"{prefix}*.zip"):
+            stale.unlink()
+        paths = []
+        for archive in archives:
+            os.replace(archive, out / archive.name)
+            paths.append(out / archive.name)
+    return paths
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m blender_addon.build", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="dist", help="folder for the extension .zip (default: dist)")
+    parser.add_argument("--out", default="dist", help="folder for the extension .zip files (default: dist)")
     parser.add_argument("--no-wheels", action="store_true",
-                        help="leave out the bundled wheels (no live preview; for quick local tests)")
+                        help="leave out the bundled wheels: one zip for all platforms, no live preview (tests)")
+    parser.add_argument("--wheel-dir", default=None,
+                        help=f"folder holding the manifest's wheels; missing ones are downloaded there "
+                             f"(default: {WHEEL_CACHE.relative_to(ROOT)})")
     args = parser.parse_args(argv)
-    path = build(args.out, wheels=not args.no_wheels)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    for path in build(args.out, wheels=not args.no_wheels, wheel_dir=args.wheel_dir):
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB), valid")
     return 0
 
 

@@ -59,7 +59,7 @@ def world_vertices(rig, depsgraph) -> np.ndarray:
 
 def _array(matrix) -> np.ndarray:
     """A mathutils Matrix as a float64 array. np.array(matrix) probes every row for numpy's array protocols
-    and took 11 us, three times as long: a tenth of `rig_pixels`' time per frame, called three times."""
+    and is three times as slow, which shows in `rig_pixels`, called every frame (benchmarks/RESULTS.md)."""
     return np.array([tuple(row) for row in matrix])
 
 

@@ -10,6 +10,15 @@ side first, so bad input is reported before a process starts) and applies the an
 
 One job runs at a time. A worker that crashes or is killed becomes an error report; a cancel keeps what
 the worker finished (`job_cancelled` may use it).
+
+**Online access.** Every request carries Blender's "Allow Online Access" (`bpy.app.online_access`); the
+worker downloads nothing when it is off (`core.online`).
+
+**Undo.** Operators that change scene data declare {'UNDO'} (never 'REGISTER' with it: Blender's redo panel
+would run the whole job again). Blender pushes the undo step when the operator finishes, in EXEC when it
+returns and modally when `modal` returns FINISHED: `job_finished` writes the scene data in that last tick, so
+the step holds all of it. While the job runs, Ctrl+Z and Ctrl+Shift+Z are swallowed (with a note): undoing
+scene data under a running job would leave it writing into a state the artist has left.
 """
 from __future__ import annotations
 
@@ -18,6 +27,7 @@ import time
 
 import bpy
 
+from ..app import protocol
 from ..core.errors import UserError
 from . import preferences
 from .worker_client import WorkerCancelled, WorkerError, WorkerProcess, worker_command, worker_environment
@@ -26,7 +36,8 @@ TIMER_SECONDS = 0.1
 BACKGROUND_PRINT_SECONDS = 2.0
 
 
-def start_worker(context, request: dict) -> WorkerProcess:
+def start_worker(context, request: protocol.Job) -> WorkerProcess:
+    request.online = bool(bpy.app.online_access)
     root = preferences.extension_root()
     python = preferences.worker_python(context)
     return WorkerProcess(worker_command(python), request, env=worker_environment(root), cwd=root)
@@ -84,33 +95,45 @@ def job_running() -> bool:
     return _ActiveJob.worker is not None
 
 
+def is_undo_key(event) -> bool:
+    """Ctrl+Z / Ctrl+Shift+Z (Cmd on macOS), as pressed: Blender's undo and redo."""
+    return (event.type == 'Z' and event.value == 'PRESS'
+            and bool(getattr(event, "ctrl", False) or getattr(event, "oskey", False)))
+
+
 class WorkerJob:
     """Mixin for `bpy.types.Operator`s whose work runs in the worker."""
 
     job_title = "Working"
 
-    def job_request(self, context) -> dict:
+    def job_request(self, context) -> protocol.Job:
         raise NotImplementedError
 
-    def job_finished(self, context, result: dict) -> None:
+    def job_finished(self, context, result: protocol.JobResult) -> None:
         raise NotImplementedError
 
     def job_cancelled(self, context) -> None:
         """Called after a cancel; the default keeps nothing."""
 
-    def job_process(self, context, request: dict) -> WorkerProcess:
+    def job_process(self, context, request: protocol.Job) -> WorkerProcess:
         """The process that does the work: the worker, unless the operator runs something else."""
         return start_worker(context, request)
 
-    def job_event(self, context, event: dict) -> None:
+    def job_event(self, context, event: protocol.Event) -> None:
         """Called with each event as it arrives."""
 
     # --- EXEC: run to completion ------------------------------------------------------------------------------
     def execute(self, context):
-        try:
+        def outcome():
             worker = self.job_process(context, self.job_request(context))
-            result = worker.wait(on_event=lambda e: self._print_event(context, e))
-            self.job_finished(context, result)
+            return worker.wait(on_event=lambda e: self._print_event(context, e))
+
+        return self._conclude(context, outcome)
+
+    def _conclude(self, context, outcome) -> set[str]:
+        """Apply the job's result (`outcome()` gives it), or report why there is none."""
+        try:
+            self.job_finished(context, outcome())
         except (UserError, WorkerError) as e:
             self.report({'ERROR'}, str(e))
             return {'CANCELLED'}
@@ -120,16 +143,16 @@ class WorkerJob:
             return {'CANCELLED'}
         return {'FINISHED'}
 
-    def _print_event(self, context, event: dict) -> None:
+    def _print_event(self, context, event: protocol.Event) -> None:
         self.job_event(context, event)
-        if event["event"] == "warning":
-            self.report({'WARNING'}, event["message"])
-        elif event["event"] == "progress":
+        if isinstance(event, protocol.Warning):
+            self.report({'WARNING'}, event.message)
+        elif isinstance(event, protocol.Progress):
             now = time.monotonic()
             if now - getattr(self, "_printed", 0.0) >= BACKGROUND_PRINT_SECONDS:
                 self._printed = now
-                total = max(event["total"], 1)
-                print(f"Talking Heads: {event['message']} ({100 * event['done'] // total}%)", file=sys.stderr)
+                total = max(event.total, 1)
+                print(f"Talking Heads: {event.message} ({100 * event.done // total}%)", file=sys.stderr)
 
     # --- INVOKE: modal, with progress and Esc -----------------------------------------------------------------
     def invoke(self, context, event):
@@ -163,29 +186,23 @@ class WorkerJob:
             worker.cancel()
             self._show(context, f"{self.job_title}: cancelling...")
             return {'RUNNING_MODAL'}
+        if is_undo_key(event):
+            self.report({'WARNING'}, f"{self.job_title} is running: undo once it has finished (Esc cancels it)")
+            return {'RUNNING_MODAL'}
         if event.type != 'TIMER' or event.timer is not _ActiveJob.timer:
             return {'PASS_THROUGH'}
         for e in worker.poll():
             self.job_event(context, e)
-            if e["event"] == "progress":
-                fraction, left = self._clock.update(e["done"], e["total"], e["message"])
+            if isinstance(e, protocol.Progress):
+                fraction, left = self._clock.update(e.done, e.total, e.message)
                 context.window_manager.progress_update(fraction)
-                self._show(context, f"{e['message']}  {100 * fraction:.0f}%, {describe_time(left)} (Esc to cancel)")
-            elif e["event"] == "warning":
-                self.report({'WARNING'}, e["message"])
+                self._show(context, f"{e.message}  {100 * fraction:.0f}%, {describe_time(left)} (Esc to cancel)")
+            elif isinstance(e, protocol.Warning):
+                self.report({'WARNING'}, e.message)
         if not worker.finished:
             return {'PASS_THROUGH'}
         _ActiveJob.clear_ui()
-        try:
-            self.job_finished(context, worker.result())
-        except (UserError, WorkerError) as e:
-            self.report({'ERROR'}, str(e))
-            return {'CANCELLED'}
-        except WorkerCancelled:
-            self.job_cancelled(context)
-            self.report({'WARNING'}, f"{self.job_title}: cancelled")
-            return {'CANCELLED'}
-        return {'FINISHED'}
+        return self._conclude(context, worker.result)
 
     def _show(self, context, text: str) -> None:
         context.workspace.status_text_set(f"Talking Heads · {text}")

@@ -66,3 +66,58 @@ def key_points(rig, block_name: str, frames: np.ndarray, coords: np.ndarray, axe
         points.foreach_set("co", np.column_stack([frames, values]).ravel())
         points.foreach_set("interpolation", np.full(len(frames), LINEAR, dtype=np.int32))
         fcurve.update()
+
+
+def find_fcurve(id_data, data_path: str, index: int = 0):
+    fcurves = fcurves_of(id_data)
+    if fcurves is None:
+        return None
+    return next((f for f in fcurves if f.data_path == data_path and f.array_index == index), None)
+
+
+def key_values(owner, prop: str, frames: np.ndarray, values: np.ndarray, index: int = -1) -> None:
+    """Animate `owner.prop` (index `index` of an array property) with `values` (F,) at scene `frames` (F,),
+    linearly, replacing the keys it had from the first to the last of `frames` and keeping those outside
+    (hand-keyed work before and after an import stays as it was).
+
+    The F-Curve is created by one ordinary `keyframe_insert` (Blender sets up the action and its slot), the
+    keys inside the range are removed, and the new ones are appended in one go: the points' fields are read
+    whole, the new points' entries filled in and written back, so the other keys keep their own handles
+    and interpolation."""
+    frames = np.asarray(frames, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    if not len(frames):
+        return
+    first, last = float(frames.min()), float(frames.max())
+    path = owner.path_from_id(prop)
+    array_index = max(index, 0)
+    if index < 0:
+        setattr(owner, prop, float(values[0]))
+    else:
+        getattr(owner, prop)[index] = float(values[0])
+    owner.keyframe_insert(prop, index=index, frame=float(frames[0]))
+    fcurve = find_fcurve(owner.id_data, path, array_index)
+    points = fcurve.keyframe_points
+    for point in reversed(list(points)):
+        if first - 1e-3 <= point.co[0] <= last + 1e-3:
+            points.remove(point, fast=True)
+    kept = len(points)
+    points.add(len(frames))
+    total = kept + len(frames)
+    new = slice(kept, total)
+    co = np.empty(2 * total)
+    points.foreach_get("co", co)
+    co = co.reshape(-1, 2)
+    co[new] = np.column_stack([frames, values])
+    points.foreach_set("co", co.ravel())
+    for handle in ("handle_left", "handle_right"):
+        handles = np.empty(2 * total)
+        points.foreach_get(handle, handles)
+        handles = handles.reshape(-1, 2)
+        handles[new] = co[new]
+        points.foreach_set(handle, handles.ravel())
+    interpolation = np.empty(total, dtype=np.int32)
+    points.foreach_get("interpolation", interpolation)
+    interpolation[new] = LINEAR
+    points.foreach_set("interpolation", interpolation)
+    fcurve.update()  # sorts the keys by frame and recomputes the automatic handles

@@ -3,6 +3,13 @@ texture the generated frames play from.
 
 The plane's material is emissive (the photo shows as it is, whatever the lighting) and mixes two image
 nodes: the reference and the generated sequence. The mix factor is the rig's "Show Generated Frames".
+
+**The head matte.** Frames generated with alpha (RGBA: the head opaque, the rest transparent) make the
+plane show the head alone over whatever is behind it: an alpha node (a float mix between 1, opaque, and the
+frames' alpha) is the factor of a mix between a Transparent BSDF and the emission, and the material blends
+(EEVEE's blended render method, or alpha blend before 4.2; Cycles needs nothing more). The reference photo,
+or frames without alpha, keep the plane opaque. A material from before the head matte gets its nodes when
+alpha frames first play on it.
 """
 from __future__ import annotations
 
@@ -11,10 +18,14 @@ import os
 import bpy
 
 from ..core.errors import UserError
+from ..core.frame_names import frame_name
 
 REFERENCE_NODE = "Talking Heads reference"
 FRAMES_NODE = "Talking Heads frames"
 MIX_NODE = "Talking Heads mix"
+ALPHA_NODE = "Talking Heads alpha"          # float mix: 1 (opaque) or the frames' alpha
+CUTOUT_NODE = "Talking Heads cut-out"       # shader mix: transparent where the alpha is 0
+TRANSPARENT_NODE = "Talking Heads transparent"
 
 
 def plane_material(name: str, reference: bpy.types.Image) -> bpy.types.Material:
@@ -43,7 +54,54 @@ def plane_material(name: str, reference: bpy.types.Image) -> bpy.types.Material:
     links.new(_mix_output(mix), emission.inputs["Color"])
     links.new(emission.outputs["Emission"], output.inputs["Surface"])
     nodes.active = ref  # Solid mode's texture colour shows the active image node
+    _add_cutout(material)
     return material
+
+
+def _add_cutout(material) -> None:
+    """The head matte's nodes between the plane's emission and its output (see the module's description)."""
+    nodes, links = material.node_tree.nodes, material.node_tree.links
+    if CUTOUT_NODE in nodes:
+        return
+    output = next(n for n in nodes if n.type == 'OUTPUT_MATERIAL')
+    emission = next(n for n in nodes if n.type == 'EMISSION')
+    frames = nodes[FRAMES_NODE]
+    alpha = nodes.new("ShaderNodeMix")
+    alpha.name = alpha.label = ALPHA_NODE
+    alpha.data_type = 'FLOAT'
+    alpha.inputs[0].default_value = 0.0
+    _float_input(alpha, "A").default_value = 1.0
+    alpha.location = (-300, -250)
+    transparent = nodes.new("ShaderNodeBsdfTransparent")
+    transparent.name = transparent.label = TRANSPARENT_NODE
+    transparent.location = (-100, 150)
+    cutout = nodes.new("ShaderNodeMixShader")
+    cutout.name = cutout.label = CUTOUT_NODE
+    cutout.location = (100, 0)
+    output.location = (300, 0)
+    links.new(frames.outputs["Alpha"], _float_input(alpha, "B"))
+    links.new(_float_output(alpha), cutout.inputs["Fac"])
+    links.new(transparent.outputs["BSDF"], cutout.inputs[1])
+    links.new(emission.outputs["Emission"], cutout.inputs[2])
+    links.new(cutout.outputs["Shader"], output.inputs["Surface"])
+
+
+def _float_input(mix, which: str):
+    return next(s for s in mix.inputs if s.name == which and s.type == 'VALUE')
+
+
+def _float_output(mix):
+    return next(s for s in mix.outputs if s.type == 'VALUE')
+
+
+def use_alpha_blending(material, on: bool) -> None:
+    """Blend the material over what is behind it (on), or draw it opaque."""
+    if hasattr(material, "surface_render_method"):  # EEVEE Next (4.2+)
+        material.surface_render_method = 'BLENDED' if on else 'DITHERED'
+    elif hasattr(material, "blend_method"):
+        material.blend_method = 'BLEND' if on else 'OPAQUE'
+    if hasattr(material, "use_transparency_overlap"):
+        material.use_transparency_overlap = False   # a flat plane: no need to sort its own faces
 
 
 def _mix_input(mix, which: str):
@@ -64,15 +122,24 @@ def _plane_nodes(rig):
 
 
 def show_generated(rig) -> None:
-    """Show the generated frames on the plane, or the reference, as the rig's setting says."""
+    """Show the generated frames on the plane, or the reference, as the rig's setting says; frames with a
+    head matte show the head alone."""
     nodes = _plane_nodes(rig)
-    shown = rig.talking_heads.show_generated and rig.talking_heads.frames is not None
+    settings = rig.talking_heads
+    shown = settings.show_generated and settings.frames is not None
     nodes[MIX_NODE].inputs[0].default_value = 1.0 if shown else 0.0
     nodes.active = nodes[FRAMES_NODE] if shown else nodes[REFERENCE_NODE]
+    cut_out = shown and settings.frames_alpha
+    if cut_out or ALPHA_NODE in nodes:
+        material = rig.talking_heads.image_plane.active_material
+        _add_cutout(material)
+        nodes[ALPHA_NODE].inputs[0].default_value = 1.0 if cut_out else 0.0
+        use_alpha_blending(material, cut_out)
 
 
-def load_sequence(first_frame_path: str, name: str) -> bpy.types.Image:
-    """The numbered image sequence whose first file is `first_frame_path`, as a Blender image `name`."""
+def load_sequence(first_frame_path: str, name: str, alpha: bool = False) -> bpy.types.Image:
+    """The numbered image sequence whose first file is `first_frame_path`, as a Blender image `name`; with
+    `alpha` its alpha is kept straight (RGBA frames: the head matte), else ignored."""
     image = bpy.data.images.get(name)
     if image is None:
         image = bpy.data.images.load(first_frame_path)
@@ -80,6 +147,7 @@ def load_sequence(first_frame_path: str, name: str) -> bpy.types.Image:
     else:
         image.filepath = first_frame_path
     image.source = 'SEQUENCE'
+    image.alpha_mode = 'STRAIGHT' if alpha else 'NONE'
     image.reload()
     return image
 
@@ -96,17 +164,20 @@ def use_sequence(image_user, first: int, count: int) -> None:
     image_user.use_cyclic = False
 
 
-def put_on_plane(rig, image: bpy.types.Image, first: int, count: int) -> None:
+def put_on_plane(rig, image: bpy.types.Image, first: int, count: int, alpha: bool = False) -> None:
+    """Play the sequence on the rig's image plane; `alpha`: its frames carry the head matte."""
     nodes = _plane_nodes(rig)
     node = nodes[FRAMES_NODE]
     node.image = image
     use_sequence(node.image_user, first, count)
     rig.talking_heads.frames = image
+    rig.talking_heads.frames_alpha = alpha
     show_generated(rig)
 
 
-def put_on_object(obj, image: bpy.types.Image, first: int, count: int) -> None:
-    """Play the sequence on `obj`'s active material: its Principled BSDF's base colour, or an emission."""
+def put_on_object(obj, image: bpy.types.Image, first: int, count: int, alpha: bool = False) -> None:
+    """Play the sequence on `obj`'s active material: its Principled BSDF's base colour, or an emission;
+    `alpha`: the frames' alpha cuts the head out (the Principled BSDF's Alpha, or a mix with transparency)."""
     if obj.type not in {'MESH', 'CURVE', 'SURFACE', 'META', 'FONT'}:
         raise UserError(f"{obj.name} cannot have a material; select a mesh to show the frames on")
     material = obj.active_material
@@ -121,12 +192,42 @@ def put_on_object(obj, image: bpy.types.Image, first: int, count: int) -> None:
     use_sequence(node.image_user, first, count)
     shader = next((n for n in nodes if n.type == 'BSDF_PRINCIPLED'), None)
     if shader is None:
-        shader = nodes.new("ShaderNodeEmission")
+        shader = next((n for n in nodes if n.type == 'EMISSION'), None) or nodes.new("ShaderNodeEmission")
         output = next((n for n in nodes if n.type == 'OUTPUT_MATERIAL'), None) or nodes.new("ShaderNodeOutputMaterial")
-        links.new(shader.outputs[0], output.inputs["Surface"])
+        if CUTOUT_NODE not in nodes:
+            links.new(shader.outputs[0], output.inputs["Surface"])
     links.new(node.outputs["Color"], shader.inputs["Base Color" if shader.type == 'BSDF_PRINCIPLED' else "Color"])
+    if shader.type == 'BSDF_PRINCIPLED':
+        alpha_input = shader.inputs["Alpha"]
+        for link in list(alpha_input.links):
+            links.remove(link)
+        if alpha:
+            links.new(node.outputs["Alpha"], alpha_input)
+    else:
+        _object_cutout(nodes, links, node, shader, alpha)
+    use_alpha_blending(material, alpha)
     nodes.active = node
 
 
+def _object_cutout(nodes, links, frames, emission, alpha: bool) -> None:
+    """An emission shader cut out by the frames' alpha (or not: then it goes to the output directly)."""
+    output = next((n for n in nodes if n.type == 'OUTPUT_MATERIAL'), None) or nodes.new("ShaderNodeOutputMaterial")
+    if not alpha:
+        if CUTOUT_NODE in nodes:
+            nodes.remove(nodes[CUTOUT_NODE])
+        if TRANSPARENT_NODE in nodes:
+            nodes.remove(nodes[TRANSPARENT_NODE])
+        links.new(emission.outputs[0], output.inputs["Surface"])
+        return
+    transparent = nodes.get(TRANSPARENT_NODE) or nodes.new("ShaderNodeBsdfTransparent")
+    transparent.name = transparent.label = TRANSPARENT_NODE
+    cutout = nodes.get(CUTOUT_NODE) or nodes.new("ShaderNodeMixShader")
+    cutout.name = cutout.label = CUTOUT_NODE
+    links.new(frames.outputs["Alpha"], cutout.inputs["Fac"])
+    links.new(transparent.outputs["BSDF"], cutout.inputs[1])
+    links.new(emission.outputs[0], cutout.inputs[2])
+    links.new(cutout.outputs["Shader"], output.inputs["Surface"])
+
+
 def frame_path(folder: str, name: str, number: int) -> str:
-    return os.path.join(folder, f"{name}{number:04d}.png")
+    return os.path.join(folder, frame_name(name, number))

@@ -4,21 +4,29 @@ generation, export; then the worker's set-up (preferences).
 Operators whose work needs the worker mix in `jobs.WorkerJob`: run from a script (EXEC) they finish before
 returning, from a button (INVOKE) they run modally with a progress bar and Esc. Every problem the artist can
 fix is reported as one line (the operator returns CANCELLED), never as a traceback.
+
+Undo: every operator that changes scene data is {'UNDO'}; the long ones leave out 'REGISTER', whose redo
+panel would run the job again (see `jobs`). Those that change no scene data (exports, the worker's set-up in
+the preferences, which Blender's undo does not cover) say so in their description.
 """
 from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
 import bpy
-from bpy.props import CollectionProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
+from ..app import protocol
 from ..core import rig as geometry
+from ..core.capture.live_link import read_face_capture
 from ..core.errors import UserError
-from . import driver, keyframes, materials, preferences, preview, rig_objects, track_file
+from ..core.lipsync.curves import ExpressionCurves
+from . import driver, keyframes, materials, preferences, preview, rig_objects, sound, track_file
 from .jobs import WorkerJob
 from .properties import BLEND_RELATIVE, is_rig
 from .worker_client import WorkerProcess
@@ -142,7 +150,7 @@ class TALKINGHEADS_OT_build_rig(WorkerJob, bpy.types.Operator):
 
     bl_idname = "talking_heads.build_rig"
     bl_label = "Build Rig"
-    bl_options = {'REGISTER', 'UNDO'}
+    bl_options = {'UNDO'}
     job_title = "Build rig"
 
     filepath: StringProperty(name="Photo", subtype='FILE_PATH', default="", options=BLEND_RELATIVE,
@@ -150,14 +158,14 @@ class TALKINGHEADS_OT_build_rig(WorkerJob, bpy.types.Operator):
     distance: FloatProperty(name="Plane Distance", default=4.0, min=0.01, unit='LENGTH',
                             description="How far in front of the camera the image plane goes")
 
-    def job_request(self, context) -> dict:
+    def job_request(self, context) -> protocol.Job:
         rig_objects.active_camera(context.scene)
         path = self._photo(context)
         self._source = path
         self._name = _unique_object_name(f"{bpy.path.display_name_from_filepath(path)} rig")
         folder = rig_folder(self._name) if bpy.data.filepath else bpy.app.tempdir
         self._copy = os.path.join(folder, f"{bpy.path.clean_name(self._name)} reference.png")
-        return {"job": "detect", "image": path, "reference_copy": self._copy}
+        return protocol.DetectJob(image=path, reference_copy=self._copy)
 
     def _photo(self, context) -> str:
         if self.filepath:
@@ -174,7 +182,7 @@ class TALKINGHEADS_OT_build_rig(WorkerJob, bpy.types.Operator):
             raise UserError(f"{path}: no such file; choose the photo again")
         return path
 
-    def job_finished(self, context, result: dict) -> None:
+    def job_finished(self, context, result: protocol.DetectResult) -> None:
         image = bpy.data.images.load(self._copy)
         image.name = f"{self._name} reference"
         if bpy.data.filepath:
@@ -182,14 +190,14 @@ class TALKINGHEADS_OT_build_rig(WorkerJob, bpy.types.Operator):
         else:
             image.pack()  # the copy lives in a temporary folder: keep its pixels in the .blend
         rig = rig_objects.build(context, self._name, image, result, self.distance)
-        rig[LANDMARKS_PROPERTY] = np.asarray(result["points"], dtype=np.float64).ravel().tolist()
+        rig[LANDMARKS_PROPERTY] = np.asarray(result.points, dtype=np.float64).ravel().tolist()
         rig.talking_heads.source_photo = self._source
         for obj in context.view_layer.objects.selected:
             obj.select_set(False)
         context.view_layer.objects.active = rig
         rig.select_set(True)
-        self.report({'INFO'}, f"built {rig.name} ({result['backend']} landmarks, depth from the "
-                              f"{result['depth_source']})")
+        self.report({'INFO'}, f"built {rig.name} ({result.backend} landmarks, depth from the "
+                              f"{result.depth_source})")
 
 
 def _unique_object_name(base: str) -> str:
@@ -266,7 +274,7 @@ class TALKINGHEADS_OT_import_track(WorkerJob, bpy.types.Operator):
 
     bl_idname = "talking_heads.import_track"
     bl_label = "Import Video or Track"
-    bl_options = {'REGISTER', 'UNDO'}
+    bl_options = {'UNDO'}
     job_title = "Import track"
 
     filepath: StringProperty(name="Video or Track", subtype='FILE_PATH', default="", options=BLEND_RELATIVE,
@@ -279,7 +287,7 @@ class TALKINGHEADS_OT_import_track(WorkerJob, bpy.types.Operator):
         items=[("relative", "Relative", "Transfer the driver's motion onto this face (another person drives)"),
                ("absolute", "Absolute", "Keep the driver's face shape (the reference's own video drives)")])
 
-    def job_request(self, context) -> dict:
+    def job_request(self, context) -> protocol.Job:
         rig = scene_rig(context)
         source = bpy.path.abspath(self.filepath or context.scene.talking_heads.track_source)
         if not source:
@@ -289,11 +297,11 @@ class TALKINGHEADS_OT_import_track(WorkerJob, bpy.types.Operator):
         image = rig.talking_heads.reference
         folder = rig_folder(rig.name) if bpy.data.filepath else bpy.app.tempdir
         self._out = os.path.join(folder, "imported_track.json")
-        return {"job": "track", "source": source, "out": self._out, "mode": self.mode,
-                "reference_points": reference_landmarks(rig).tolist(),
-                "image_size": [int(image.size[0]), int(image.size[1])]}
+        return protocol.TrackJob(source=source, out=self._out, mode=self.mode,
+                                 reference_points=reference_landmarks(rig).tolist(),
+                                 image_size=[int(image.size[0]), int(image.size[1])])
 
-    def job_finished(self, context, result: dict) -> None:
+    def job_finished(self, context, result: protocol.TrackResult) -> None:
         rig = scene_rig(context)
         scene = context.scene
         points, fps = track_file.read_track(self._out)
@@ -305,7 +313,7 @@ class TALKINGHEADS_OT_import_track(WorkerJob, bpy.types.Operator):
         rig.data.shape_keys.key_blocks[rig_objects.TRACK_KEY].value = 1.0
         if frames[-1] > scene.frame_end:
             scene.frame_end = int(frames[-1])
-        note = f", {result['filled']} frames without a face filled in" if result.get("filled") else ""
+        note = f", {result.filled} frames without a face filled in" if result.filled else ""
         self.report({'INFO'}, f"keyed {len(frames)} frames ({frames[0]}-{frames[-1]}) on {rig.name}{note}")
 
     @staticmethod
@@ -319,6 +327,152 @@ class TALKINGHEADS_OT_import_track(WorkerJob, bpy.types.Operator):
                                                  rig_objects.plane_model(rig))
 
 
+# --- animation from speech -------------------------------------------------------------------------------
+
+def scene_fps(scene) -> float:
+    return scene.render.fps / scene.render.fps_base
+
+
+def _missing_note(missing: list[str]) -> str:
+    return f"; {rig_lacks(missing)}" if missing else ""
+
+
+def rig_lacks(missing: list[str]) -> str:
+    return f"the rig lacks {len(missing)} of its keys, not keyed: {', '.join(missing)}"
+
+
+class TALKINGHEADS_OT_import_audio(WorkerJob, bpy.types.Operator):
+    """Lip-sync the rig to a recording of speech: the worker recognises its phonemes (offline), the mouth's
+    ARKit shape keys are keyed at the scene's frame rate from the current frame (blinks, brows and head
+    motion keyed by hand stay), and the sound plays from a sound strip starting at the same frame"""
+
+    bl_idname = "talking_heads.import_audio"
+    bl_label = "Import Speech"
+    bl_options = {'UNDO'}
+    job_title = "Lip sync"
+
+    filepath: StringProperty(name="Speech", subtype='FILE_PATH', default="", options=BLEND_RELATIVE,
+                             description="WAV, MP3, or a video with sound (empty: the Animation panel's)")
+    transcript: StringProperty(name="Transcript", default="",
+                               description="What is said (English), to align the phonemes to (empty: "
+                                           "recognise them; with no file given, the Animation panel's)")
+    intensity: FloatProperty(name="Intensity", default=1.0, min=0.0, max=2.0,
+                             description="How strongly the mouth articulates (not set: the Animation panel's)")
+    frame_start: IntProperty(name="Start Frame", default=-1,
+                             description="The scene frame the sound starts at (-1: the current frame)")
+
+    def job_request(self, context) -> protocol.Job:
+        rig = scene_rig(context)
+        scene = context.scene
+        settings = scene.talking_heads
+        source = bpy.path.abspath(self.filepath or settings.audio_source)
+        if not source:
+            raise UserError("choose a recording of speech (WAV, MP3 or a video) in the Animation panel")
+        if not os.path.isfile(source):
+            raise UserError(f"{source}: no such file; choose a recording of speech (WAV, MP3 or a video)")
+        transcript = self.transcript if self.filepath or self.properties.is_property_set("transcript") \
+            else settings.audio_transcript
+        intensity = self.intensity if self.properties.is_property_set("intensity") else settings.lipsync_intensity
+        folder = rig_folder(rig.name) if bpy.data.filepath else bpy.app.tempdir
+        stem = bpy.path.clean_name(os.path.splitext(os.path.basename(source))[0])
+        self._out = os.path.join(folder, f"lipsync_{stem}.json")
+        self._source, self._rig_name = source, rig.name
+        self._start = scene.frame_current if self.frame_start < 0 else self.frame_start
+        return protocol.LipsyncJob(audio=source, out=self._out, fps=scene_fps(scene),
+                                   transcript=transcript.strip() or None, intensity=float(intensity))
+
+    def job_finished(self, context, result: protocol.LipsyncResult) -> None:
+        scene = context.scene
+        rig = bpy.data.objects.get(self._rig_name)
+        if rig is None or rig.data.shape_keys is None:
+            raise UserError(f"the rig {self._rig_name} is gone; build it again and import the speech again")
+        curves = ExpressionCurves.load(self._out)
+        weights = resample_curves(curves.weights, curves.fps, scene_fps(scene))
+        frames = self._start + np.arange(len(weights))
+        blocks = rig.data.shape_keys.key_blocks
+        present = [k for k in curves.keys if k in blocks]
+        missing = [k for k in curves.keys if k not in blocks]
+        for key in present:
+            keyframes.key_values(blocks[key], "value", frames, weights[:, curves.keys.index(key)])
+        sound.add_sound(scene, rig.name, self._source, int(frames[0]))
+        if frames[-1] > scene.frame_end:
+            scene.frame_end = int(frames[-1])
+        self.report({'INFO'}, f"lip sync: keyed {len(present)} mouth keys of {rig.name} over frames "
+                              f"{frames[0]}-{frames[-1]}, the sound from frame {frames[0]}{_missing_note(missing)}")
+
+
+def resample_curves(weights: np.ndarray, fps: float, target_fps: float) -> np.ndarray:
+    """Per-frame values (F, K) at `fps` sampled at `target_fps` (linearly; the same when the rates agree)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if abs(fps - target_fps) < 1e-6 or len(weights) == 1:
+        return weights
+    times = np.arange(int(np.floor((len(weights) - 1) / fps * target_fps + 1e-6)) + 1) / target_fps
+    source = np.arange(len(weights)) / fps
+    return np.stack([np.interp(times, source, weights[:, k]) for k in range(weights.shape[1])], axis=1)
+
+
+# --- animation from an iPhone face capture ----------------------------------------------------------------
+
+# A capture's head angles (Live Link Face's Unreal rotator: yaw, pitch, roll) as the rig's rotation: X nods,
+# Y turns, Z tilts, in the camera's frame (x to the picture's right, y up, z towards the camera). Unreal's
+# yaw turns the head to its own right, which is the picture's left (-Y here); its pitch raises the chin (-X:
+# +X brings the top of the head towards the camera); its roll lowers the head's right side, the picture's
+# left (+Z). The signs follow those conventions; they were not checked against a recording with a device.
+HEAD_AXES = {"yaw": (1, -1.0), "pitch": (0, -1.0), "roll": (2, 1.0)}
+
+
+class TALKINGHEADS_OT_import_arkit(bpy.types.Operator, ImportHelper):
+    """Import an iPhone face capture (Live Link Face CSV, Face Cap text export): the rig's ARKit shape keys
+    and the head's rotation are keyed at the scene's frame rate, the take's start at the current frame"""
+
+    bl_idname = "talking_heads.import_arkit"
+    bl_label = "Import iPhone Face Capture"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    filter_glob: StringProperty(default="*.csv;*.txt", options={'HIDDEN'})
+    capture_fps: FloatProperty(name="Capture Rate", default=0.0, min=0.0, max=240.0,
+                               description="Frames per second the take was recorded at (Live Link Face does "
+                                           "not write it); 0: inferred from the timecodes")
+    frame_start: IntProperty(name="Start Frame", default=-1,
+                             description="The scene frame the take starts at (-1: the current frame)")
+    head: BoolProperty(name="Head Rotation", default=True,
+                       description="Key the rig's rotation from the capture's head yaw, pitch and roll")
+
+    def invoke(self, context, event):
+        if self.filepath:
+            return self.execute(context)
+        return ImportHelper.invoke(self, context, event)
+
+    def execute(self, context):
+        scene = context.scene
+        try:
+            rig = scene_rig(context)
+            path = bpy.path.abspath(self.filepath or scene.talking_heads.capture_source)
+            if not path:
+                raise UserError("choose a Live Link Face .csv or a Face Cap .txt")
+            take = read_face_capture(path, fps=self.capture_fps or None).resample(scene_fps(scene))
+        except UserError as e:  # everything is read and checked before anything in the scene changes
+            self.report({'ERROR'}, str(e))
+            return {'CANCELLED'}
+        blocks = rig.data.shape_keys.key_blocks
+        present, missing = take.split_keys(blocks.keys())
+        start = scene.frame_current if self.frame_start < 0 else self.frame_start
+        frames = start + np.arange(take.frames)
+        for name in present:
+            keyframes.key_values(blocks[name], "value", frames, take.weights[name])
+        keyed_head = self.head and take.has_head
+        if keyed_head:
+            for column, name in enumerate(("yaw", "pitch", "roll")):
+                axis, sign = HEAD_AXES[name]
+                keyframes.key_values(rig, "rotation_euler", frames, sign * take.head[:, column], index=axis)
+        if frames[-1] > scene.frame_end:
+            scene.frame_end = int(frames[-1])
+        head = " and the head's rotation" if keyed_head else ""
+        self.report({'INFO'}, f"keyed {len(present)} ARKit keys{head} of {rig.name} over frames {frames[0]}-"
+                              f"{frames[-1]} ({take.source}){_missing_note(missing)}")
+        return {'FINISHED'}
+
+
 # --- the person model --------------------------------------------------------------------------------------
 
 class TALKINGHEADS_OT_finetune(WorkerJob, bpy.types.Operator):
@@ -327,10 +481,10 @@ class TALKINGHEADS_OT_finetune(WorkerJob, bpy.types.Operator):
 
     bl_idname = "talking_heads.finetune"
     bl_label = "Fine-tune"
-    bl_options = {'REGISTER'}
+    bl_options = {'UNDO'}
     job_title = "Fine-tune"
 
-    def job_request(self, context) -> dict:
+    def job_request(self, context) -> protocol.Job:
         rig = scene_rig(context)
         settings = context.scene.talking_heads
         images = [reference_file(rig)]  # first: the person model's reference is the rig's
@@ -343,12 +497,12 @@ class TALKINGHEADS_OT_finetune(WorkerJob, bpy.types.Operator):
                 images.append(path)
         self._rig_name = rig.name
         self._out = os.path.join(rig_folder(rig.name), "person.safetensors")
-        return {"job": "finetune", "images": images, "out": self._out, "preset": settings.finetune_preset,
-                "steps": settings.finetune_steps, "device": preferences.worker_device(context)}
+        return protocol.FinetuneJob(images=images, out=self._out, preset=settings.finetune_preset,
+                                    steps=settings.finetune_steps, device=preferences.worker_device(context))
 
-    def job_finished(self, context, result: dict) -> None:
+    def job_finished(self, context, result: protocol.FinetuneResult) -> None:
         rig = bpy.data.objects[self._rig_name]
-        rig.talking_heads.person_model = bpy.path.relpath(result["person"])
+        rig.talking_heads.person_model = bpy.path.relpath(result.person)
         self.report({'INFO'}, f"person model written to {rig.talking_heads.person_model}")
 
 
@@ -360,8 +514,13 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
 
     bl_idname = "talking_heads.generate"
     bl_label = "Generate Frames"
-    bl_options = {'REGISTER'}
+    bl_options = {'UNDO'}
     job_title = "Generate"
+
+    alpha: BoolProperty(name="Head Matte", default=False,
+                        description="Frames with alpha: the head (face, hair, neck) opaque, the rest transparent; "
+                                    "the plane then shows the head alone over what is behind it (not set: the "
+                                    "Generate panel's setting)")
 
     target: EnumProperty(
         name="Show On", default='SCENE',
@@ -369,7 +528,7 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
                ('PLANE', "Image Plane", "Play the frames on the rig's image plane"),
                ('SELECTED', "Selected Objects", "Play the frames on the selected objects' materials")])
 
-    def job_request(self, context) -> dict:
+    def job_request(self, context) -> protocol.Job:
         rig = scene_rig(context)
         scene = context.scene
         folder = rig_folder(rig.name)
@@ -386,8 +545,12 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
         track_file.write_track(track, pixels, frames, scene.render.fps / scene.render.fps_base,
                                (int(image.size[0]), int(image.size[1])), source=rig.name)
         self._rig_name, self._folder, self._frames = rig.name, folder, frames
-        return {"job": "generate", "person": person, "track": track, "out_dir": folder, "name": "frame_",
-                "device": preferences.worker_device(context)}
+        # alpha=... from a script or the panel; otherwise the Generate panel's setting
+        self._alpha = self.alpha if self.properties.is_property_set("alpha") else scene.talking_heads.generate_alpha
+        key, certificate = preferences.c2pa_identity(context)
+        return protocol.GenerateJob(person=person, track=track, out_dir=folder, name="frame_",
+                                    device=preferences.worker_device(context), alpha=self._alpha,
+                                    c2pa_key=key, c2pa_cert=certificate)
 
     def _target(self, context) -> str:
         return context.scene.talking_heads.generate_target if self.target == 'SCENE' else self.target
@@ -397,7 +560,7 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
         plane = rig.talking_heads.image_plane
         return [o for o in context.selected_objects if o not in (rig, plane)]
 
-    def job_finished(self, context, result: dict) -> None:
+    def job_finished(self, context, result: protocol.GenerateResult) -> None:
         self._show_frames(context, len(self._frames))
         self.report({'INFO'}, f"{len(self._frames)} frames in //talking_heads/{os.path.basename(self._folder)}/")
 
@@ -415,35 +578,37 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
         rig = bpy.data.objects[self._rig_name]
         first = self._frames[0]
         path = bpy.path.relpath(materials.frame_path(self._folder, "frame_", first))
-        image = materials.load_sequence(path, f"{rig.name} frames")
+        image = materials.load_sequence(path, f"{rig.name} frames", alpha=self._alpha)
         if self._target(context) == 'SELECTED':
             for obj in self._selected(context, rig):
-                materials.put_on_object(obj, image, first, count)
+                materials.put_on_object(obj, image, first, count, alpha=self._alpha)
             rig.talking_heads.frames = image
+            rig.talking_heads.frames_alpha = self._alpha
         else:
-            materials.put_on_plane(rig, image, first, count)
+            materials.put_on_plane(rig, image, first, count, alpha=self._alpha)
 
 
 # --- export ------------------------------------------------------------------------------------------------
 
 class TALKINGHEADS_OT_export_video(WorkerJob, bpy.types.Operator):
-    """Encode the generated frames as an H.264 MP4 (//talking_heads/<rig>/<rig>.mp4) at the scene's frame rate"""
+    """Encode the generated frames as an H.264 MP4 (//talking_heads/<rig>/<rig>.mp4) at the scene's frame rate
+    (it writes a file and changes nothing in the scene: there is nothing to undo)"""
 
     bl_idname = "talking_heads.export_video"
     bl_label = "Export Video"
     bl_options = {'REGISTER'}
     job_title = "Export video"
 
-    def job_request(self, context) -> dict:
+    def job_request(self, context) -> protocol.Job:
         rig = scene_rig(context)
         folder = rig_folder(rig.name)
         scene = context.scene
-        return {"job": "export_video", "frames": folder, "name": "frame_",
-                "out": os.path.join(folder, f"{bpy.path.clean_name(rig.name)}.mp4"),
-                "fps": scene.render.fps / scene.render.fps_base}
+        return protocol.ExportVideoJob(frames=folder, name="frame_",
+                                       out=os.path.join(folder, f"{bpy.path.clean_name(rig.name)}.mp4"),
+                                       fps=scene.render.fps / scene.render.fps_base)
 
-    def job_finished(self, context, result: dict) -> None:
-        self.report({'INFO'}, f"wrote {bpy.path.relpath(result['video'])} ({result['frames']} frames)")
+    def job_finished(self, context, result: protocol.ExportVideoResult) -> None:
+        self.report({'INFO'}, f"wrote {bpy.path.relpath(result.video)} ({result.frames} frames)")
 
 
 class TALKINGHEADS_OT_export_onnx(WorkerJob, bpy.types.Operator):
@@ -451,64 +616,84 @@ class TALKINGHEADS_OT_export_onnx(WorkerJob, bpy.types.Operator):
 
     bl_idname = "talking_heads.export_onnx"
     bl_label = "Export ONNX Model"
-    bl_options = {'REGISTER'}
+    bl_options = {'UNDO'}
     job_title = "Export ONNX"
 
-    def job_request(self, context) -> dict:
+    def job_request(self, context) -> protocol.Job:
         rig = scene_rig(context)
-        return {"job": "export_onnx", "person": person_model_file(rig), "out": os.path.join(rig_folder(rig.name), "person.onnx")}
+        return protocol.ExportOnnxJob(person=person_model_file(rig), out=os.path.join(rig_folder(rig.name), "person.onnx"))
 
-    def job_finished(self, context, result: dict) -> None:
-        context.scene.talking_heads.preview_model = bpy.path.relpath(result["onnx"])
+    def job_finished(self, context, result: protocol.ExportOnnxResult) -> None:
+        context.scene.talking_heads.preview_model = bpy.path.relpath(result.onnx)
         self.report({'INFO'}, f"wrote {context.scene.talking_heads.preview_model}; the live preview uses it")
 
 
 # --- the worker's environment (preferences) ----------------------------------------------------------------
 
+@dataclass(frozen=True)
+class InstallRequest:
+    """What the environment installer (environment.py, a script of its own, not the worker) is given."""
+
+    folder: str
+    requirements: str
+    wheelhouse: str | None = None   # a folder of wheels (offline), or None: the registries
+    torch: str = "cpu"              # the torch build: cpu or cuda
+
+
+def install_command(request: InstallRequest) -> list[str]:
+    """The environment installer's command line (Blender's own Python runs it)."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "environment.py")
+    command = [sys.executable, script, request.folder, request.requirements, "--torch", request.torch]
+    return command + (["--wheelhouse", request.wheelhouse] if request.wheelhouse else [])
+
+
 class TALKINGHEADS_OT_install_worker(WorkerJob, bpy.types.Operator):
     """Create the worker's Python environment in the extension's user folder and install the project's
-    requirements into it with pip (a few GB: torch)"""
+    requirements into it with pip (a few GB: torch), from the registries or a folder of wheels (outside the
+    .blend: Blender's undo does not cover it)"""
 
     bl_idname = "talking_heads.install_worker"
     bl_label = "Install Worker Environment"
     bl_options = {'REGISTER', 'INTERNAL'}
     job_title = "Install"
 
-    def job_request(self, context) -> dict:
-        if not bpy.app.online_access:
+    def job_request(self, context) -> InstallRequest:
+        wheelhouse = preferences.install_source(context)
+        if wheelhouse is None and not bpy.app.online_access:
             raise UserError("online access is off: allow it in Preferences > System > Network to download the "
-                            "worker's packages")
+                            "worker's packages, or install from a folder of wheels")
         requirements = os.path.join(preferences.extension_root(), "worker_requirements.txt")
         if not os.path.isfile(requirements):
             raise UserError(f"{requirements} is missing; reinstall the extension")
-        return {"folder": preferences.environment_folder(), "requirements": requirements}
+        return InstallRequest(preferences.environment_folder(), requirements, wheelhouse,
+                              preferences.torch_build(context))
 
-    def job_process(self, context, request: dict) -> WorkerProcess:
-        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "environment.py")
-        return WorkerProcess([sys.executable, script, request["folder"], request["requirements"]], None)
+    def job_process(self, context, request: InstallRequest) -> WorkerProcess:
+        return WorkerProcess(install_command(request), None, result_type=protocol.InstallResult)
 
-    def job_event(self, context, event: dict) -> None:
-        if event["event"] == "progress":
-            preferences.preferences(context).install_log = event["message"][:200]
+    def job_event(self, context, event: protocol.Event) -> None:
+        if isinstance(event, protocol.Progress):
+            preferences.preferences(context).install_log = event.message[:200]
 
-    def job_finished(self, context, result: dict) -> None:
-        preferences.preferences(context).install_log = f"installed in {result['python']}"
+    def job_finished(self, context, result: protocol.InstallResult) -> None:
+        preferences.preferences(context).install_log = f"installed in {result.python}"
         self.report({'INFO'}, "the worker's environment is ready")
 
 
 class TALKINGHEADS_OT_check_worker(WorkerJob, bpy.types.Operator):
-    """Start the worker once and show what its Python provides (torch version, CUDA device)"""
+    """Start the worker once and show what its Python provides (torch version, CUDA device); it changes
+    nothing to undo"""
 
     bl_idname = "talking_heads.check_worker"
     bl_label = "Check Worker"
     bl_options = {'REGISTER', 'INTERNAL'}
     job_title = "Check worker"
 
-    def job_request(self, context) -> dict:
-        return {"job": "info"}
+    def job_request(self, context) -> protocol.InfoJob:
+        return protocol.InfoJob()
 
-    def job_finished(self, context, result: dict) -> None:
-        text = f"Python {result['python']}, torch {result['torch']}, {result['device']}"
+    def job_finished(self, context, result: protocol.InfoResult) -> None:
+        text = f"Python {result.python}, torch {result.torch}, {result.device}"
         preferences.preferences(context).worker_info = text
         self.report({'INFO'}, text)
 
@@ -520,6 +705,8 @@ CLASSES = (
     TALKINGHEADS_OT_keyframe_vertices,
     TALKINGHEADS_OT_reset_expressions,
     TALKINGHEADS_OT_import_track,
+    TALKINGHEADS_OT_import_audio,
+    TALKINGHEADS_OT_import_arkit,
     TALKINGHEADS_OT_finetune,
     TALKINGHEADS_OT_generate,
     TALKINGHEADS_OT_export_video,

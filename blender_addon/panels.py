@@ -120,6 +120,20 @@ class TALKINGHEADS_PT_animation(_SubPanel, bpy.types.Panel):
         op.filepath = settings.track_source
         if keys is not None and rig_objects.TRACK_KEY in keys.key_blocks:
             layout.prop(keys.key_blocks[rig_objects.TRACK_KEY], "value", text="Imported Track", slider=True)
+        layout.separator()
+        layout.label(text="Lip sync from speech (keys the mouth from the current frame):")
+        layout.prop(settings, "audio_source")
+        layout.prop(settings, "audio_transcript")
+        layout.prop(settings, "lipsync_intensity")
+        op = layout.operator("talking_heads.import_audio", icon='SPEAKER')
+        op.filepath = settings.audio_source
+        op.transcript = settings.audio_transcript
+        op.intensity = settings.lipsync_intensity
+        layout.separator()
+        layout.label(text="iPhone face capture (Live Link Face, Face Cap):")
+        layout.prop(settings, "capture_source")
+        op = layout.operator("talking_heads.import_arkit", icon='IMPORT')
+        op.filepath = settings.capture_source
 
 
 class TALKINGHEADS_PT_model(_SubPanel, bpy.types.Panel):
@@ -156,12 +170,14 @@ class TALKINGHEADS_PT_generate(_SubPanel, bpy.types.Panel):
         col.prop(scene, "frame_start", text="Frames")
         col.prop(scene, "frame_end", text="End")
         layout.prop(scene.talking_heads, "generate_target")
+        layout.prop(scene.talking_heads, "generate_alpha")
         layout.operator("talking_heads.generate", icon='RENDER_ANIMATION')
         if not bpy.data.filepath:
             layout.label(text="Save the .blend first (frames go beside it)", icon='INFO')
         if rig.talking_heads.frames is not None:
             layout.prop(rig.talking_heads, "show_generated")
-            layout.label(text=f"Frames: {rig.talking_heads.frames.filepath}")
+            matte = " (with the head matte)" if rig.talking_heads.frames_alpha else ""
+            layout.label(text=f"Frames: {rig.talking_heads.frames.filepath}{matte}")
 
 
 class TALKINGHEADS_PT_preview(_SubPanel, bpy.types.Panel):

@@ -2,11 +2,12 @@
 
 The person model's ONNX export (Export panel, or `python -m core export onnx`) runs in Blender's own Python
 with onnxruntime, bundled as a wheel. Its graph is export/onnx_model.py's: input `landmarks` (batch, 68, 2)
-reference pixels, output `image` (batch, 3, S, S), the model's square crop in [0, 1] sRGB; its metadata
-`crop_box` ("x,y,side") says where that crop lies in the reference. (export/onnx_model.py itself imports the
-absolute `core` package, which Blender's Python does not have, so the session is opened here.)
+reference pixels, output `image` (batch, 3, N, N), the photo's face box at the photo's own resolution in
+[0, 1] sRGB; its metadata `paste_at` ("x,y") says where that box's corner lies in the reference, in whole
+pixels. (export/onnx_model.py imports torch, which Blender's Python does not have, so the session is
+opened here.)
 
-A `frame_change_post` handler evaluates the rig at the new frame, renders it and pastes the crop into the
+A `frame_change_post` handler evaluates the rig at the new frame, renders it and pastes the box into the
 reference's pixels, shown on the image plane or in the image editors. Renders are throttled: at most one
 every `MIN_INTERVAL` seconds; a frame change inside that interval is rendered by a one-shot timer, so the
 frame the artist stops on is always the one shown. Errors never escape a handler: the last one is shown in
@@ -23,19 +24,19 @@ import numpy as np
 import bpy
 from bpy.app.handlers import persistent
 
-from ..core.errors import UserError
+from ..core.errors import UserError, one_line
+from ..core.landmarks.align import paste_box
 from . import driver, materials
 from .properties import is_rig
 
 MIN_INTERVAL = 0.1
-FEATHER = 0.08  # the blend border, as a fraction of the crop's side (as core.landmarks.align pastes back)
 
 
 class _State:
     paused = False
     session = None
     session_key = None  # (path, modification time)
-    crop_box = None
+    paste_at = None
     last_render = 0.0
     pending = False
     error: str | None = None
@@ -102,14 +103,14 @@ def render_preview(scene, depsgraph) -> bpy.types.Image | None:
         if not np.all(np.isfinite(pixels)):
             raise UserError("a rig vertex is behind the camera or off the image plane")
         session = _session(bpy.path.abspath(scene.talking_heads.preview_model))
-        crop = session.run(["image"], {"landmarks": pixels[None].astype(np.float32)})[0][0]
-        frame = paste_crop(_reference_pixels(rig), np.transpose(crop, (1, 2, 0)), _State.crop_box)
+        box = session.run(["image"], {"landmarks": pixels[None].astype(np.float32)})[0][0]
+        frame = paste_box(_reference_pixels(rig), np.transpose(box, (1, 2, 0)), *_State.paste_at)
         image = _show(scene, rig, frame)
     except UserError as e:
         _State.error = f"Preview: {e}"
         return None
     except Exception as e:  # noqa: BLE001  (onnxruntime's own errors; a handler must not raise)
-        _State.error = f"Preview failed: {type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}"
+        _State.error = f"Preview failed: {type(e).__name__}: {one_line(str(e))}"
         return None
     _State.error = None
     return image
@@ -125,11 +126,12 @@ def _session(path: str):
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-        box = session.get_modelmeta().custom_metadata_map.get("crop_box")
-        if box is None or len(box.split(",")) != 3:
-            raise UserError(f"{os.path.basename(path)} has no crop box; export it again from the Export panel")
+        corner = session.get_modelmeta().custom_metadata_map.get("paste_at")
+        if corner is None or len(corner.split(",")) != 2:
+            raise UserError(f"{os.path.basename(path)} is an older export (no paste_at); export it again from "
+                            f"the Export panel")
         _State.session, _State.session_key = session, key
-        _State.crop_box = tuple(float(v) for v in box.split(","))
+        _State.paste_at = tuple(int(v) for v in corner.split(","))
     return _State.session
 
 
@@ -140,47 +142,6 @@ def _reference_pixels(rig) -> np.ndarray:
     rgba = np.empty(width * height * 4, dtype=np.float32)
     image.pixels.foreach_get(rgba)
     return rgba.reshape(height, width, 4)[::-1, :, :3]
-
-
-def paste_crop(reference: np.ndarray, crop: np.ndarray, box: tuple[float, float, float]) -> np.ndarray:
-    """`reference` (H, W, 3) with `crop` (S, S, 3) pasted where crop box (x, y, side) lies, bilinearly
-    resampled and blended in over a feathered border. Crop pixel (u, v) shows reference point
-    (x + u * side / S, y + v * side / S)."""
-    x, y, side = box
-    size = crop.shape[0]
-    height, width = reference.shape[:2]
-    x0, y0 = max(int(np.floor(x)) - 1, 0), max(int(np.floor(y)) - 1, 0)
-    x1, y1 = min(int(np.ceil(x + side)) + 2, width), min(int(np.ceil(y + side)) + 2, height)
-    out = reference.copy()
-    if x1 <= x0 or y1 <= y0:
-        return out
-    u = (np.arange(x0, x1) - x) * size / side
-    v = (np.arange(y0, y1) - y) * size / side
-    sampled = _bilinear(crop, v, u)
-    mask = _bilinear(np.pad(_feather_mask(size), 1)[..., None], v + 1, u + 1)  # zero outside the crop
-    region = out[y0:y1, x0:x1]
-    out[y0:y1, x0:x1] = region + mask * (sampled - region)
-    return out
-
-
-def _feather_mask(size: int) -> np.ndarray:
-    """(size, size): 1 inside, a smooth step down to 0 over the outer FEATHER of the side at the border."""
-    centres = np.arange(size, dtype=np.float64)
-    t = np.clip(np.minimum(centres + 0.5, size - 0.5 - centres) / max(FEATHER * size, 1.0), 0.0, 1.0)
-    ramp = t * t * (3 - 2 * t)
-    return np.minimum(ramp[:, None], ramp[None, :])
-
-
-def _bilinear(image: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    size = image.shape[0]
-    r = np.clip(rows, 0, size - 1)
-    c = np.clip(cols, 0, size - 1)
-    r0, c0 = np.floor(r).astype(int), np.floor(c).astype(int)
-    r1, c1 = np.minimum(r0 + 1, size - 1), np.minimum(c0 + 1, size - 1)
-    wr, wc = (r - r0)[:, None, None], (c - c0)[None, :, None]
-    top = image[r0][:, c0] * (1 - wc) + image[r0][:, c1] * wc
-    bottom = image[r1][:, c0] * (1 - wc) + image[r1][:, c1] * wc
-    return top * (1 - wr) + bottom * wr
 
 
 def _show(scene, rig, frame: np.ndarray) -> bpy.types.Image:

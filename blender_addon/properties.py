@@ -3,9 +3,12 @@ fine-tune, generate and preview) and, on each rig object, what the rig was built
 from __future__ import annotations
 
 import bpy
-from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatVectorProperty, IntProperty, \
-    PointerProperty, StringProperty
+from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, FloatVectorProperty, \
+    IntProperty, PointerProperty, StringProperty
 
+from ..core.training.config import PRESET_HELP, PRESETS
+
+FINETUNE_PRESETS = [(name, name.title(), PRESET_HELP[name]) for name in PRESETS]   # the training settings' presets
 
 # Paths the add-on stores relative to the .blend ("//talking_heads/..."); Blender 4.5 asks properties to
 # declare that they accept the "//" prefix.
@@ -59,6 +62,9 @@ class TALKINGHEADS_PG_rig(bpy.types.PropertyGroup):
     show_generated: BoolProperty(name="Show Generated Frames", default=True, update=_show_generated_changed,
                                  description="Show the generated frames on the image plane instead of the "
                                              "reference photo")
+    frames_alpha: BoolProperty(name="Head Matte", default=False,
+                               description="The generated frames carry alpha: the plane shows the head alone "
+                                           "over what is behind it")
 
 
 class TALKINGHEADS_PG_scene(bpy.types.PropertyGroup):
@@ -71,11 +77,22 @@ class TALKINGHEADS_PG_scene(bpy.types.PropertyGroup):
     track_source: StringProperty(name="Driver", subtype='FILE_PATH', options=BLEND_RELATIVE, default="",
                                  description="A driving video, or a landmark track (.json), to import as keyframes")
     finetune_preset: EnumProperty(
-        name="Preset", default="fast",
-        items=[("fast", "Fast", "A short fine-tune (seconds on a GPU, a few minutes on a CPU)"),
-               ("quality", "Quality", "A longer fine-tune that keeps more of the person's likeness")])
+        name="Preset", default="fast", items=FINETUNE_PRESETS)
     finetune_steps: IntProperty(name="Steps", default=0, min=0, soft_max=1000,
                                 description="Optimisation steps; 0 uses the preset's")
+    audio_source: StringProperty(name="Speech", subtype='FILE_PATH', options=BLEND_RELATIVE, default="",
+                                 description="A recording of speech (WAV, MP3, or a video's sound) to lip-sync "
+                                             "the rig's mouth to")
+    audio_transcript: StringProperty(name="Transcript", default="",
+                                     description="What is said, if you know it: the phonemes are then aligned "
+                                                 "to these words (English) instead of recognised")
+    lipsync_intensity: FloatProperty(name="Intensity", default=1.0, min=0.0, max=2.0,
+                                     description="How strongly the mouth articulates (1: as designed)")
+    capture_source: StringProperty(name="Face Capture", subtype='FILE_PATH', options=BLEND_RELATIVE, default="",
+                                   description="An iPhone face capture: a Live Link Face CSV or a Face Cap .txt")
+    generate_alpha: BoolProperty(name="Head Matte", default=False,
+                                 description="Generate frames with alpha: the head (face, hair, neck) opaque, "
+                                             "the rest transparent, so the plane shows the head alone")
     generate_target: EnumProperty(
         name="Show On", default='PLANE',
         items=[('PLANE', "Image Plane", "Play the generated frames on the rig's image plane"),

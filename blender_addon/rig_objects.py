@@ -13,6 +13,7 @@ import numpy as np
 import bpy
 from mathutils import Matrix
 
+from ..app import protocol
 from ..core import rig as geometry
 from ..core.errors import UserError
 from . import materials
@@ -54,18 +55,19 @@ def plane_model(rig, matrix_world=None) -> geometry.ImagePlane:
     return geometry.ImagePlane(matrix, tuple(settings.plane_size), (int(image.size[0]), int(image.size[1])))
 
 
-def build(context, name: str, image: bpy.types.Image, detection: dict, distance: float) -> bpy.types.Object:
+def build(context, name: str, image: bpy.types.Image, detection: protocol.DetectResult,
+          distance: float) -> bpy.types.Object:
     """Create the image plane and the rig for `image`, whose landmarks and depths are in `detection`."""
     scene = context.scene
     camera = active_camera(scene)
-    width, height = detection["size"]
+    width, height = detection.size
     if tuple(image.size) != (width, height):
         raise UserError(f"{image.name} is {image.size[0]}x{image.size[1]} in Blender but the landmarks were "
                         f"found on {width}x{height} pixels; use the reference copy the worker wrote")
     cam = camera_model(scene, camera)
     plane_geometry = geometry.fit_image_plane(cam.matrix_world, camera_frame(scene, camera), distance,
                                               (width, height), cam.orthographic)
-    rest = geometry.place_rig(np.array(detection["points"]), np.array(detection["depths"]), cam,
+    rest = geometry.place_rig(np.array(detection.points), np.array(detection.depths), cam,
                               plane_geometry, FACE_DEPTH * distance)
     collection = bpy.data.collections.new(name)
     scene.collection.children.link(collection)
@@ -76,8 +78,8 @@ def build(context, name: str, image: bpy.types.Image, detection: dict, distance:
     settings.reference = image
     settings.image_plane = plane
     settings.plane_size = plane_geometry.size
-    settings.landmark_backend = detection.get("backend", "")
-    settings.depth_source = detection.get("depth_source", "")
+    settings.landmark_backend = detection.backend
+    settings.depth_source = detection.depth_source
     scene.talking_heads.rig = rig
     return rig
 
@@ -113,8 +115,8 @@ def _landmark_mesh(collection, name: str, rest: geometry.RestPose) -> bpy.types.
         basis.lock_shape = True
     # The per-vertex keys come right after the Basis. A keyed vertex is an F-Curve whose path names its key
     # (key_blocks["Track"].data[7].co), and on every frame Blender finds that key by comparing names from
-    # the top of the list: behind the 26 expressions, that search took 40% of the evaluation of a rig
-    # with an imported track (0.60 ms per frame, 0.35 ms with the keys up here).
+    # the top of the list: behind the (then 26) expressions, that search took much of the evaluation of a rig
+    # with an imported track (benchmarks/RESULTS.md).
     for key_name in (TRACK_KEY, VERTICES_KEY):
         obj.shape_key_add(name=key_name, from_mix=False).value = 1.0
     for key_name, delta in geometry.expression_deltas(rest.vertices).items():

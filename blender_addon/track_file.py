@@ -1,20 +1,11 @@
-"""Landmark track files (docs/TRACK_FORMAT.md, version 1) read and written with the standard library.
-
-`core.landmarks.track` is the reference implementation, but it imports through the absolute `core` package,
-which Blender's Python does not have on its path; the add-on reads and writes the same format here. The
-worker reads every track the add-on writes with `core.landmarks.track.Track.load`, which validates it.
-"""
+"""The rig's animation as a landmark track and back, through the project's track file
+(`core.landmarks.track_file`, which the worker reads as well), and resampling to the scene's frame rate."""
 from __future__ import annotations
-
-import json
-import os
 
 import numpy as np
 
 from ..core.errors import UserError
-
-FORMAT = "neural-talking-heads/landmark-track"
-VERSION = 1
+from ..core.landmarks.track_file import Track
 
 
 def write_track(path: str, points: np.ndarray, frames, fps: float, image_size: tuple[int, int],
@@ -28,38 +19,17 @@ def write_track(path: str, points: np.ndarray, frames, fps: float, image_size: t
         raise UserError(f"frame {frames[0]} is negative; track frames start at 0: move the scene's range")
     if any(b - a != 1 for a, b in zip(frames, frames[1:])):
         raise UserError("track frames must follow each other one by one")
-    data = {"format": FORMAT, "version": VERSION, "space": "pixels", "image_size": [int(v) for v in image_size],
-            "fps": float(fps), "stride": 1, "source": source, "dims": 2,
-            "frames": [{"frame": f, "filled": False, "points": np.round(p, 3).tolist()}
-                       for f, p in zip(frames, points)]}
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, separators=(",", ":"), allow_nan=False)
-        os.replace(tmp, path)
-    except OSError as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise UserError(f"cannot write {path} ({e.strerror}); check the folder's permissions and free space") from e
+    try:   # rounded as the file stores them first, so that the float32 Track keeps the very same values
+        track = Track(np.round(points, 3), frames, np.zeros(len(frames), bool), fps, tuple(image_size), 1, source)
+    except ValueError as e:
+        raise UserError(f"the rig's animation is not a valid track ({e}); bring the rig back over the photo") from None
+    track.save(path)
 
 
 def read_track(path: str) -> tuple[np.ndarray, float]:
-    """The points (N, 68, 2) and frame rate of a version-1 track file."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError) as e:
-        raise UserError(f"cannot read the track {path} ({e}); extract it again") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("version") != VERSION:
-        raise UserError(f"{path} is not a version {VERSION} landmark track; extract it again")
-    try:
-        points = np.array([entry["points"] for entry in data["frames"]], dtype=np.float64)[..., :2]
-        fps = float(data["fps"])
-    except (KeyError, TypeError, ValueError):
-        raise UserError(f"{path} is a damaged landmark track; extract it again") from None
-    if points.ndim != 3 or points.shape[1:] != (68, 2) or not len(points):
-        raise UserError(f"{path} does not hold 68 points per frame; extract it again")
-    return points, fps
+    """The points (N, 68, 2) and frame rate of a track file."""
+    track = Track.load(path)
+    return track.points[..., :2].astype(np.float64), float(track.fps)
 
 
 def resample(points: np.ndarray, fps: float, scene_fps: float) -> np.ndarray:

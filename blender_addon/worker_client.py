@@ -1,6 +1,6 @@
-"""The add-on's side of the worker (`python -m core worker`, see core/worker.py for the protocol).
+"""The add-on's side of the worker (`python -m core worker`, app/worker.py; the messages: app/protocol.py).
 
-A `WorkerProcess` starts a child Python, sends it one request line and collects its JSON-line events on a
+A `WorkerProcess` starts a child Python, sends it one job and collects its events on a
 reader thread, so Blender's main thread only ever polls (a modal operator's timer) or waits (scripts and
 background mode). It guarantees three things:
 
@@ -10,8 +10,8 @@ background mode). It guarantees three things:
 - **No orphans.** Cancelling sends `cancel` and closes stdin, then kills the process if it has not ended
   within `CANCEL_SECONDS`; `stop_all` (add-on unregistered, Blender exiting) kills every live worker. The
   worker itself also exits when its parent goes away.
-- **A clean environment.** The child gets PYTHONPATH = the folder holding `core/` and `export/` (the
-  extension's), and none of Blender's Python variables.
+- **A clean environment.** The child gets PYTHONPATH = the extension's folder (which holds `core/`, whose
+  launcher runs the package), and none of Blender's Python variables.
 
 No bpy here: this module is plain Python, so it can be tested without Blender.
 """
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import atexit
 import collections
-import json
 import os
 import queue
 import subprocess
@@ -27,7 +26,8 @@ import sys
 import threading
 import time
 
-FINAL_EVENTS = ("result", "error", "cancelled")
+from ..app import protocol
+
 CANCEL_SECONDS = 10.0  # the worker stops at its next progress step; a step may take a few seconds
 REAP_SECONDS = 1.0  # how long the main thread waits for a worker to exit after its final event
 STDERR_LINES = 200
@@ -56,11 +56,13 @@ def worker_command(python: str) -> list[str]:
 
 
 class WorkerProcess:
-    """One child process speaking the worker protocol; `request` (a dict) is sent as its first line."""
+    """One child process speaking the worker protocol; `request` is sent as its first line, and its result is
+    read as `result_type` (by default the request's)."""
 
-    def __init__(self, command: list[str], request: dict | None, env: dict[str, str] | None = None,
-                 cwd: str | None = None):
-        self.outcome: dict | None = None
+    def __init__(self, command: list[str], request: protocol.Job | None, env: dict[str, str] | None = None,
+                 cwd: str | None = None, result_type: type[protocol.JobResult] | None = None):
+        self.outcome: protocol.Event | None = None
+        self._result_type = result_type or protocol.RESULTS.get(type(request))
         self._events: queue.Queue = queue.Queue()
         self._stderr = collections.deque(maxlen=STDERR_LINES)
         self._cancel_sent: float | None = None
@@ -78,7 +80,7 @@ class WorkerProcess:
         threading.Thread(target=self._read_stderr, daemon=True).start()
         if request is not None:
             try:
-                self.process.stdin.write(json.dumps(request) + "\n")
+                self.process.stdin.write(request.to_json() + "\n")
                 self.process.stdin.flush()
             except OSError:
                 pass  # it died at once; the missing final event becomes the error
@@ -87,11 +89,9 @@ class WorkerProcess:
     def _read_events(self) -> None:
         for line in self.process.stdout:
             try:
-                event = json.loads(line)
-            except ValueError:
+                self._events.put(protocol.Event.from_json(line))
+            except protocol.ProtocolError:
                 continue
-            if isinstance(event, dict) and "event" in event:
-                self._events.put(event)
         self._events.put(None)  # end of stream
 
     def _read_stderr(self) -> None:
@@ -103,7 +103,7 @@ class WorkerProcess:
     def finished(self) -> bool:
         return self.outcome is not None
 
-    def poll(self) -> list[dict]:
+    def poll(self) -> list[protocol.Event]:
         """The events that arrived since the last call (never blocks); sets `outcome` at the end."""
         events = []
         while not self.finished:
@@ -115,7 +115,7 @@ class WorkerProcess:
         self._enforce_cancel()
         return events
 
-    def wait(self, on_event=None) -> dict:
+    def wait(self, on_event=None) -> protocol.JobResult:
         """Block until the worker ends; `on_event(event)` sees each event. Returns the result's fields or
         raises WorkerError / WorkerCancelled."""
         while not self.finished:
@@ -131,21 +131,23 @@ class WorkerProcess:
                     on_event(e)
         return self.result()
 
-    def result(self) -> dict:
-        """The final outcome as a value (result fields) or an exception."""
-        kind = self.outcome["event"]
-        if kind == "result":
-            return {k: v for k, v in self.outcome.items() if k != "event"}
-        if kind == "cancelled":
+    def result(self) -> protocol.JobResult:
+        """The final outcome as a value (the job's result) or an exception."""
+        if isinstance(self.outcome, protocol.Result):
+            try:
+                return protocol.build(self._result_type, self.outcome.fields, "result")
+            except protocol.ProtocolError as e:
+                raise WorkerError(f"the worker sent {e}; update the add-on and the worker together") from None
+        if isinstance(self.outcome, protocol.Cancelled):
             raise WorkerCancelled()
-        raise WorkerError(self.outcome.get("message") or "the worker failed without a message")
+        raise WorkerError(self.outcome.message or "the worker failed without a message")
 
-    def _take(self, event: dict | None, events: list) -> None:
+    def _take(self, event: protocol.Event | None, events: list) -> None:
         if event is None:
             self._ended_without_answer()
             return
         events.append(event)
-        if event["event"] in FINAL_EVENTS:
+        if event.FINAL:
             self.outcome = event
             self._close()
 
@@ -156,12 +158,11 @@ class WorkerProcess:
             self.process.kill()
             code = self.process.wait()
         if self._cancel_sent is not None:
-            self.outcome = {"event": "cancelled"}
+            self.outcome = protocol.Cancelled()
         else:
             last = next((line for line in reversed(self._stderr) if line.strip()), "")
             how = f"was killed (signal {-code})" if code < 0 else f"exited with status {code}"
-            self.outcome = {"event": "error", "message": f"the worker {how} without finishing"
-                                                         + (f": {last.strip()}" if last else "")}
+            self.outcome = protocol.Error(f"the worker {how} without finishing" + (f": {last.strip()}" if last else ""))
         self._close()
 
     # --- stopping --------------------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
-"""Neural Talking Heads core: landmarks, model, training, inference and evaluation. Knows nothing of bpy."""
+"""The library: landmarks, model, training, evaluation, and the rules every layer shares (errors, atomic writing,
+video reading, ...). It imports nothing of export, app or blender_addon (docs/ARCHITECTURE.md)."""
 
 __version__ = "0.1.0"

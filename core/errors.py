@@ -12,3 +12,12 @@ class UserError(Exception):
 
 class Cancelled(Exception):
     """The user cancelled long-running work."""
+
+
+def one_line(error: BaseException | str, *, last: bool = False) -> str:
+    """A message in one line: its first line, or with `last` its last (where a library puts the cause, as
+    ONNX's checker does); an exception without a message gives its type's name."""
+    lines = str(error).strip().splitlines()
+    if lines:
+        return lines[-1] if last else lines[0]
+    return type(error).__name__ if isinstance(error, BaseException) else ""

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import UserError
+from .errors import UserError, one_line
 
 MIN_SIDE = 64
 MAX_SIDE = 8192
@@ -107,7 +107,7 @@ def _read_with_pillow(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
                         f"{MAX_SIDE} pixels on a side first") from e
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         # Pillow reports a cut-off or damaged stream as one of these, depending on the format.
-        raise UserError(f"{path} is truncated or corrupt ({_first_line(e)}); export or download it again") from e
+        raise UserError(f"{path} is truncated or corrupt ({one_line(e)}); export or download it again") from e
 
 
 def _starts_like_pillows_own(path: Path) -> bool:
@@ -120,7 +120,7 @@ def _upright(image, image_ops):
     try:
         return image_ops.exif_transpose(image)
     except Exception as e:  # noqa: BLE001  (broken EXIF blocks raise anything from KeyError to struct.error)
-        warnings.warn(f"ignoring an unreadable EXIF orientation tag ({_first_line(e)})", stacklevel=4)
+        warnings.warn(f"ignoring an unreadable EXIF orientation tag ({one_line(e)})", stacklevel=4)
         return image
 
 
@@ -204,6 +204,18 @@ def _downscale(rgb: np.ndarray, longest: int) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+def write_png(path: str | os.PathLike, rgb: np.ndarray) -> Path:
+    """An RGB uint8 image as a plain PNG (no provenance: reference copies, contact sheets), written atomically."""
+    import cv2
+
+    from .atomic import write_atomic, write_error
+
+    path = Path(path)
+    ok, data = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise UserError(f"cannot encode {path} as PNG: the image is {rgb.shape}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise write_error(e, path) from None
+    return write_atomic(path, data.tobytes())

@@ -1,13 +1,24 @@
-"""Progress reporting shared by the command line (tqdm), the worker (JSON lines) and the tests.
+"""Progress reporting and the command line's output streams, shared by the CLI (tqdm), the worker (JSON
+lines) and the tests.
 
 Long functions take `progress: Progress | None`. They call `progress(done, total, message)`; the callback
 may raise `core.errors.Cancelled` to stop the work between two steps.
+
+The command line (`app.cli`) sets how a command talks (`configure`): with `--quiet` there are no progress
+bars and no info lines; when a command writes its JSON to standard output (`--json -`), info lines go to
+standard error so that standard output holds the JSON alone. Progress bars appear only on a terminal (tqdm's
+`disable=None`): a log file or a pipe gets none.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+import sys
+from typing import Callable, Optional, TextIO
 
 Progress = Callable[[int, int, str], None]
+
+_quiet = False
+_data_on_stdout = False
+_stdout: TextIO | None = None   # standard output as the command found it (--quiet silences sys.stdout)
 
 
 def report(progress: Optional[Progress], done: int, total: int, message: str = "") -> None:
@@ -15,8 +26,41 @@ def report(progress: Optional[Progress], done: int, total: int, message: str = "
         progress(done, total, message)
 
 
+def configure(quiet: bool = False, data_on_stdout: bool = False, stdout: TextIO | None = None) -> None:
+    """Set by the command line for one command: `quiet` silences bars and info lines; `data_on_stdout`
+    (the command writes its JSON to standard output) sends info lines to standard error; `stdout` is where
+    `write_data` writes (standard output as it was before --quiet silenced it)."""
+    global _quiet, _data_on_stdout, _stdout
+    _quiet, _data_on_stdout, _stdout = bool(quiet), bool(data_on_stdout), stdout
+
+
+def is_quiet() -> bool:
+    return _quiet
+
+
+def info(message: str) -> None:
+    """An info line for the user: standard output, or standard error where standard output holds data;
+    nothing with --quiet."""
+    if not _quiet:
+        print(message, file=sys.stderr if _data_on_stdout else sys.stdout, flush=True)
+
+
+def write_data(text: str) -> None:
+    """A command's result on standard output (its JSON with `--json -`, or a table), ending in a newline;
+    --quiet keeps it."""
+    stream = _stdout or sys.stdout
+    stream.write(text if text.endswith("\n") else text + "\n")
+    stream.flush()
+
+
+def bar(desc: str = "") -> "TqdmProgress | None":
+    """A progress bar for a command line stage, or None with --quiet (`report` takes None)."""
+    return None if _quiet else TqdmProgress(desc)
+
+
 class TqdmProgress:
-    """A `Progress` that drives one tqdm bar per message stage (command line use)."""
+    """A `Progress` that drives one tqdm bar per message stage (command line use). It draws only on a
+    terminal, and never with --quiet."""
 
     def __init__(self, desc: str = ""):
         self.desc = desc
@@ -29,7 +73,8 @@ class TqdmProgress:
         stage = message.split(":")[0] if message else self.desc
         if self.bar is None or stage != self.stage or total != self.bar.total:
             self.close()
-            self.bar = tqdm(total=total, desc=stage or self.desc, unit="step", leave=True)
+            self.bar = tqdm(total=total, desc=stage or self.desc, unit="step", leave=True,
+                            disable=True if _quiet else None)   # None: draw only where stderr is a terminal
             self.stage = stage
         self.bar.n = done
         self.bar.refresh()

@@ -14,7 +14,9 @@ face shape (the detector's 3D points, or a generic face fitted to the 2D points)
 projects exactly onto the landmark and, rotated, turns like a head.
 
 **Expressions** are shape-key deltas named after ARKit's blendshapes, measured on this face: a blink closes
-this person's eyelids, an open jaw drops this chin by a fraction of this face's height.
+this person's eyelids, an open jaw drops this chin by a fraction of this face's height. There are 43 of
+ARKit's 52: all but the eight eyeLook* keys and tongueOut, which the 68 landmarks cannot show (no pupils, no
+tongue). As in ARKit, mouthClose closes the lips against jawOpen: they meet when the two are equal.
 
 **Projection** is the generation driver: each frame's evaluated vertices go along camera rays onto the
 image plane and become reference-image pixels. It matches Blender's `world_to_camera_view` (a point and its
@@ -27,22 +29,25 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import UserError
+from .landmarks.groups import (CHIN, INNER_LIP_PAIRS, INNER_LIPS, INNER_LOWER_LIP, INNER_UPPER_LIP, JAW, LEFT_BROW,
+                               LEFT_CORNERS, LEFT_EYE, LEFT_LIDS, MOUTH, NOSE_BASE, NOSE_BRIDGE, NOSE_TIP, OUTER_LIPS,
+                               OUTER_LOWER_LIP, OUTER_UPPER_LIP, RIGHT_BROW, RIGHT_CORNERS, RIGHT_EYE, RIGHT_LIDS)
 
 N_LANDMARKS = 68
 
 
-def _chain(first: int, last: int, closed: bool = False) -> list[tuple[int, int]]:
-    edges = [(i, i + 1) for i in range(first, last)]
-    return edges + [(last, first)] if closed else edges
+def _chain(group: list[int], closed: bool = False) -> list[tuple[int, int]]:
+    edges = list(zip(group, group[1:]))
+    return edges + [(group[-1], group[0])] if closed else edges
 
 
-# Edges drawn between landmarks so the face parts read in the viewport (iBUG 300-W numbering).
+# Edges drawn between landmarks so the face parts read in the viewport.
 FACE_EDGES: tuple[tuple[int, int], ...] = tuple(
-    _chain(0, 16)                                   # jaw line
-    + _chain(17, 21) + _chain(22, 26)               # brows
-    + _chain(27, 30) + _chain(31, 35) + [(30, 33)]  # nose bridge, nostrils, tip
-    + _chain(36, 41, True) + _chain(42, 47, True)   # eyes
-    + _chain(48, 59, True) + _chain(60, 67, True)   # outer and inner lips
+    _chain(JAW)
+    + _chain(RIGHT_BROW) + _chain(LEFT_BROW)
+    + _chain(NOSE_BRIDGE) + _chain(NOSE_BASE) + [(NOSE_TIP, NOSE_BASE[2])]   # the tip joins the nostrils
+    + _chain(RIGHT_EYE, True) + _chain(LEFT_EYE, True)
+    + _chain(OUTER_LIPS, True) + _chain(INNER_LIPS, True)
 )
 
 
@@ -199,7 +204,7 @@ def face_depths(points3d: np.ndarray) -> np.ndarray:
         raise UserError(f"expected {N_LANDMARKS} finite 3D landmarks (68, 3), got shape {points3d.shape}; "
                         f"detect the landmarks again")
     z = points3d[:, 2] - points3d[:, 2].mean()
-    nose_tip, jaw_ends = 30, [0, 16]
+    nose_tip, jaw_ends = NOSE_TIP, [JAW[0], JAW[-1]]
     return -z if z[nose_tip] < z[jaw_ends].mean() else z
 
 
@@ -262,15 +267,6 @@ def _checked_points(points: np.ndarray) -> np.ndarray:
 
 # --- expressions: ARKit-named shape-key deltas, measured on this face --------------------------------------
 
-JAW = list(range(0, 17))
-RIGHT_BROW, LEFT_BROW = list(range(17, 22)), list(range(22, 27))  # the subject's right / left
-RIGHT_EYE, LEFT_EYE = list(range(36, 42)), list(range(42, 48))
-MOUTH = list(range(48, 68))
-OUTER_LOWER_LIP, INNER_LOWER_LIP = [55, 56, 57, 58, 59], [65, 66, 67]
-OUTER_UPPER_LIP, INNER_UPPER_LIP = [49, 50, 51, 52, 53], [61, 62, 63]
-# eyelid pairs (upper, lower) that meet when the eye closes
-RIGHT_LIDS, LEFT_LIDS = [(37, 41), (38, 40)], [(43, 47), (44, 46)]
-RIGHT_CORNERS, LEFT_CORNERS = [48, 60], [54, 64]
 
 
 @dataclass(frozen=True)
@@ -290,7 +286,7 @@ class FaceMeasures:
 
         return cls(
             mouth_width=float(np.linalg.norm(rest[54] - rest[48])),
-            face_height=float(np.linalg.norm(rest[8] - rest[27])),
+            face_height=float(np.linalg.norm(rest[CHIN] - rest[NOSE_BRIDGE[0]])),
             face_width=float(np.linalg.norm(rest[16] - rest[0])),
             right_brow_gap=max(gap(RIGHT_BROW, RIGHT_LIDS), 1e-6),
             left_brow_gap=max(gap(LEFT_BROW, LEFT_LIDS), 1e-6),
@@ -309,7 +305,7 @@ def _jaw_weights(rest: np.ndarray, m: FaceMeasures) -> np.ndarray:
     """How much each point follows the lower jaw: the chin fully, the jaw line less towards the ears, the
     lower lip almost fully and the mouth corners half."""
     weights = np.zeros(N_LANDMARKS)
-    chin_drop = np.clip((rest[27, 1] - rest[JAW, 1]) / m.face_height, 0.0, 1.0)
+    chin_drop = np.clip((rest[NOSE_BRIDGE[0], 1] - rest[JAW, 1]) / m.face_height, 0.0, 1.0)
     weights[JAW] = chin_drop ** 2
     weights[OUTER_LOWER_LIP + INNER_LOWER_LIP] = 0.85
     weights[RIGHT_CORNERS + LEFT_CORNERS] = 0.45
@@ -420,6 +416,117 @@ def _cheek_puff(rest, m):
     return delta
 
 
+# The lips in columns, from the subject's right (image left) to the left: each inner pair (upper, lower) that
+# meets when the mouth closes, and the outer points above and below it with how far they follow it (those
+# next to the corners half as far).
+_LIP_COLUMNS = [((61, 67), [(50, 58, 1.0), (49, 59, 0.5)]),
+                ((62, 66), [(51, 57, 1.0)]),
+                ((63, 65), [(52, 56, 1.0), (53, 55, 0.5)])]
+assert [pair for pair, _ in _LIP_COLUMNS] == INNER_LIP_PAIRS
+UPPER_LIP, LOWER_LIP = OUTER_UPPER_LIP + INNER_UPPER_LIP, OUTER_LOWER_LIP + INNER_LOWER_LIP
+CLOSE_UPPER_SHARE = 0.4   # of a rest gap between the lips, how much mouthClose takes from the upper lip
+
+
+def _mouth_close(rest, m):
+    """ARKit's mouthClose: the lips close against the open jaw. With jawOpen at the same weight it undoes
+    what the jaw did to the lips (the chin stays down) and closes the photo's own gap between them, the upper
+    lip coming down 40% of it and the lower lip up the rest, so that at equal weights the inner lips meet
+    (exactly at every weight for a photo with closed lips, at full weight for one with parted lips). Alone,
+    as in ARKit, it is not meant to be used."""
+    jaw = _jaw_open(rest, m)
+    delta = np.zeros_like(rest)
+    for (upper, lower), outers in _LIP_COLUMNS:
+        gap = max(float(rest[upper, 1] - rest[lower, 1]), 0.0)
+        down = np.array([0.0, -CLOSE_UPPER_SHARE * gap, 0.0])
+        up = np.array([0.0, (1 - CLOSE_UPPER_SHARE) * gap, 0.0])
+        delta[upper], delta[lower] = down, up - jaw[lower]
+        for outer_upper, outer_lower, weight in outers:
+            delta[outer_upper] = weight * down
+            delta[outer_lower] = weight * up - jaw[outer_lower]
+    corners = RIGHT_CORNERS + LEFT_CORNERS
+    delta[corners] = -0.5 * jaw[corners]  # the corners come half way back up: the lips meet along the line
+    return delta
+
+
+def _mouth_roll(rest, m, upper: bool):
+    """A lip rolls in over the teeth: its red shrinks towards the line where the lips meet, and it goes back."""
+    delta = np.zeros_like(rest)
+    for (inner_upper, inner_lower), outers in _LIP_COLUMNS:
+        inner = inner_upper if upper else inner_lower
+        for outer_upper, outer_lower, weight in outers:
+            outer = outer_upper if upper else outer_lower
+            delta[outer, :2] = 0.6 * weight * (rest[inner, :2] - rest[outer, :2])
+            delta[outer, 2] = -0.08 * weight * m.mouth_width
+        delta[inner, 2] = -0.08 * m.mouth_width
+    return delta
+
+
+def _mouth_shrug(rest, m, upper: bool):
+    """A lip pushed up and forward (mouthShrugLower: the chin raiser's pout; mouthShrugUpper: the upper lip)."""
+    delta = np.zeros_like(rest)
+    points = UPPER_LIP if upper else LOWER_LIP
+    delta[points, 1] = (0.05 if upper else 0.07) * m.mouth_width
+    delta[points, 2] = 0.05 * m.mouth_width
+    return delta
+
+
+def _side_weights(rest, m, corners, region):
+    """Weights over `region` for one side of the mouth: 1 half-way between that corner and the mouth's
+    centre, falling off across the middle of the mouth."""
+    centre = 0.6 * rest[corners[0]] + 0.4 * rest[MOUTH].mean(axis=0)
+    return _falloff(rest, centre, 0.45 * m.mouth_width, region)
+
+
+def _mouth_press(rest, m, corners):
+    """One side's lips pressed together: thinner (the outer lines come towards the inner ones) and closed."""
+    weights = _side_weights(rest, m, corners, MOUTH)
+    delta = np.zeros_like(rest)
+    for (upper, lower), outers in _LIP_COLUMNS:
+        gap = max(float(rest[upper, 1] - rest[lower, 1]), 0.0)
+        delta[upper, 1] = -0.5 * gap * weights[upper]
+        delta[lower, 1] = 0.5 * gap * weights[lower]
+        for outer_upper, outer_lower, weight in outers:
+            for outer, inner in ((outer_upper, upper), (outer_lower, lower)):
+                thickness = rest[outer, 1] - rest[inner, 1]
+                delta[outer, 1] = delta[inner, 1] * weight - 0.3 * thickness * weights[outer]
+    return delta
+
+
+def _lip_side(rest, m, corners, points, amount):
+    """One side of a lip up (amount > 0) or down, in mouth widths (mouthUpperUp*, mouthLowerDown*)."""
+    delta = np.zeros_like(rest)
+    delta[:, 1] = amount * m.mouth_width * _side_weights(rest, m, corners, points)
+    return delta
+
+
+def _mouth_dimple(rest, m, corners, sign):
+    """A mouth corner pulled back and a little outwards."""
+    weights = _falloff(rest, rest[corners[0]], 0.25 * m.mouth_width, MOUTH)
+    delta = np.zeros_like(rest)
+    delta[:, 0] = sign * 0.04 * m.mouth_width * weights
+    delta[:, 2] = -0.08 * m.mouth_width * weights
+    return delta
+
+
+def _cheek_squint(rest, m, lids, cheek):
+    """A cheek raised: its part of the jaw line goes up and pushes the lower eyelid up."""
+    delta = np.zeros_like(rest)
+    for upper, lower in lids:
+        delta[lower, 1] = 0.25 * (rest[upper, 1] - rest[lower, 1])
+    delta[cheek, 1] = 0.025 * m.face_height
+    return delta
+
+
+def _nose_sneer(rest, m, nostril, upper_lip):
+    """A nostril wing pulled up, and the upper lip below it a little (kept small: retargeting takes the nose
+    base as rigid)."""
+    delta = np.zeros_like(rest)
+    delta[nostril[0], 1] = 0.025 * m.face_height
+    delta[nostril[1], 1] = 0.012 * m.face_height
+    delta[upper_lip, 1] = 0.01 * m.face_height
+    return delta
+
+
 # name -> delta(rest, measures). "Left" and "Right" are the subject's, as in ARKit: the subject's left is
 # on the right of the picture (+x in the face frame).
 EXPRESSIONS = {
@@ -449,6 +556,25 @@ EXPRESSIONS = {
     "browDownLeft": lambda r, m: _brow_down(r, m, LEFT_BROW, [22, 23], m.left_brow_gap, -1),
     "browDownRight": lambda r, m: _brow_down(r, m, RIGHT_BROW, [21, 20], m.right_brow_gap, +1),
     "cheekPuff": _cheek_puff,
+    # the keys ARKit lip sync and iPhone captures add (eyeLook* and tongueOut are not landmark motion: the
+    # 68 points have no pupils and no tongue)
+    "mouthClose": _mouth_close,
+    "mouthRollLower": lambda r, m: _mouth_roll(r, m, upper=False),
+    "mouthRollUpper": lambda r, m: _mouth_roll(r, m, upper=True),
+    "mouthShrugLower": lambda r, m: _mouth_shrug(r, m, upper=False),
+    "mouthShrugUpper": lambda r, m: _mouth_shrug(r, m, upper=True),
+    "mouthPressLeft": lambda r, m: _mouth_press(r, m, LEFT_CORNERS),
+    "mouthPressRight": lambda r, m: _mouth_press(r, m, RIGHT_CORNERS),
+    "mouthLowerDownLeft": lambda r, m: _lip_side(r, m, LEFT_CORNERS, LOWER_LIP, -0.12),
+    "mouthLowerDownRight": lambda r, m: _lip_side(r, m, RIGHT_CORNERS, LOWER_LIP, -0.12),
+    "mouthUpperUpLeft": lambda r, m: _lip_side(r, m, LEFT_CORNERS, UPPER_LIP, 0.1),
+    "mouthUpperUpRight": lambda r, m: _lip_side(r, m, RIGHT_CORNERS, UPPER_LIP, 0.1),
+    "mouthDimpleLeft": lambda r, m: _mouth_dimple(r, m, LEFT_CORNERS, +1),
+    "mouthDimpleRight": lambda r, m: _mouth_dimple(r, m, RIGHT_CORNERS, -1),
+    "cheekSquintLeft": lambda r, m: _cheek_squint(r, m, LEFT_LIDS, [13, 14, 15]),
+    "cheekSquintRight": lambda r, m: _cheek_squint(r, m, RIGHT_LIDS, [1, 2, 3]),
+    "noseSneerLeft": lambda r, m: _nose_sneer(r, m, [35, 34], [52, 53]),
+    "noseSneerRight": lambda r, m: _nose_sneer(r, m, [31, 32], [50, 49]),
 }
 
 

@@ -16,7 +16,8 @@ as well.
 
 The sidecar (`ATLAS.json` next to `ATLAS.png`) records rows, columns, frame and cell sizes, where a frame
 sits in its cell, the padding, frame count and fps, and the provenance fields; the atlas itself carries the
-watermark and metadata like every image the project writes (a single cell cut out of it does not).
+watermark, metadata, XMP and (with a signer) Content Credentials like every image the project writes (a
+single cell cut out of it carries none of them).
 """
 from __future__ import annotations
 
@@ -29,10 +30,11 @@ from typing import Sequence
 
 import numpy as np
 
-from core.errors import UserError
-from core.progress import Progress, report
-from export import provenance
-from export.sequence import write_atomic, write_frame
+from ..core.atomic import write_atomic
+from ..core.errors import UserError
+from ..core.progress import Progress, report
+from . import provenance
+from .sequence import write_frame
 
 MAX_SIDE = 16384            # the largest texture most GPUs accept
 
@@ -143,8 +145,9 @@ def sidecar(layout: AtlasLayout, image_name: str, frame_numbers: Sequence[int] |
 def write_flipbook(frames: Sequence[np.ndarray], path: str | os.PathLike, *, columns: int | None = None,
                    padding: int = 2, power_of_two: bool = False, fps: float | None = None,
                    frame_numbers: Sequence[int] | None = None, bit_depth: int | None = None,
-                   overwrite: bool = False, progress: Progress | None = None) -> tuple[Path, Path]:
-    """Write the atlas (PNG or EXR, watermarked) and its JSON sidecar; returns both paths."""
+                   overwrite: bool = False, progress: Progress | None = None, signer=None) -> tuple[Path, Path]:
+    """Write the atlas (PNG or EXR, watermarked, with XMP; a PNG signed by `signer`, a
+    `content_credentials.Signer`, if given) and its JSON sidecar; returns both paths."""
     path = Path(path)
     json_path = path.with_suffix(".json")
     if not overwrite:
@@ -154,7 +157,7 @@ def write_flipbook(frames: Sequence[np.ndarray], path: str | os.PathLike, *, col
     atlas, layout = build_atlas(frames, columns=columns, padding=padding, power_of_two=power_of_two, fps=fps,
                                 progress=progress)
     alpha = atlas[..., 3] if atlas.shape[2] == 4 else None
-    write_frame(path, atlas[..., :3], alpha=alpha, bit_depth=bit_depth, overwrite=True)
+    write_frame(path, atlas[..., :3], alpha=alpha, bit_depth=bit_depth, overwrite=True, signer=signer)
     text = json.dumps(sidecar(layout, path.name, frame_numbers), indent=2) + "\n"
     write_atomic(json_path, text.encode("utf-8"))
     return path, json_path

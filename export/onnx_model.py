@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-import core
-from core.errors import UserError
-from export import provenance
+from ..core import __version__
+from ..core.errors import UserError, one_line
+from . import provenance
 
 INPUT, OUTPUT = "landmarks", "image"
 MIN_OPSET = 17
@@ -81,7 +81,7 @@ def export_onnx(module, path: str | os.PathLike, *, metadata: dict[str, str], op
         _check_output(expected, len(points["verify"]))
         _trace(module, points["trace"], traced, opset)
         model = onnx.load(str(traced), load_external_data=True)
-        model.producer_name, model.producer_version = provenance.SOFTWARE, core.__version__
+        model.producer_name, model.producer_version = provenance.SOFTWARE, __version__
         model.doc_string = provenance.STATEMENT
         onnx.helper.set_model_props(model, model_metadata(metadata))
         for f in work.iterdir():
@@ -101,7 +101,7 @@ def export_onnx(module, path: str | os.PathLike, *, metadata: dict[str, str], op
     except OSError as e:
         raise UserError(f"cannot write {path}: {e.strerror or e}; check the folder and the free disk space") from None
     except onnx.checker.ValidationError as e:
-        raise UserError(f"the exported graph is not valid ONNX ({_first_line(e)}); try another --opset") from None
+        raise UserError(f"the exported graph is not valid ONNX ({one_line(e, last=True)}); try another --opset") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
         module.to(device).train(was_training)
@@ -136,12 +136,7 @@ def _trace(module, points: np.ndarray, target: Path, opset: int) -> None:
                               input_names=[INPUT], output_names=[OUTPUT], opset_version=opset,
                               dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}}, do_constant_folding=True)
     except (torch.onnx.errors.OnnxExporterError, RuntimeError) as e:
-        raise UserError(f"cannot export the renderer to ONNX opset {opset}: {_first_line(e)}") from None
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[-1] if text else type(error).__name__
+        raise UserError(f"cannot export the renderer to ONNX opset {opset}: {one_line(e, last=True)}") from None
 
 
 class OnnxRenderer:
@@ -162,7 +157,7 @@ class OnnxRenderer:
         except UserError:
             raise
         except Exception as e:                # onnxruntime raises its own exception types for bad files
-            raise UserError(f"{self.path} is not a valid ONNX model ({_first_line(e)}); export it again") from None
+            raise UserError(f"{self.path} is not a valid ONNX model ({one_line(e, last=True)}); export it again") from None
         self.providers = self.session.get_providers()
         self.device = "cuda" if self.providers[0] == "CUDAExecutionProvider" else "cpu"
         self._check_signature()
@@ -219,7 +214,7 @@ class OnnxRenderer:
             return self.session.run([OUTPUT], {INPUT: np.ascontiguousarray(points)})[0]
         except Exception as e:                 # onnxruntime's own exception types
             raise UserError(f"onnxruntime could not run {self.path.name} on {len(points)} frames "
-                            f"({_first_line(e)}); export the model again") from None
+                            f"({one_line(e, last=True)}); export the model again") from None
 
 
 def _nvidia_driver_present() -> bool:
@@ -243,14 +238,18 @@ def export_person(person_path: str | os.PathLike, out: str | os.PathLike, *, ops
         raise UserError(f"{out}: give the ONNX file a name ending in .onnx")
     if out.exists() and not overwrite:
         raise UserError(f"{out} already exists; choose another --out or pass --overwrite")
-    from core.model.person import load_person
+    from ..core.model.person import load_person
 
     person = load_person(person_path)
     h, w = person.image.shape[:2]
+    x0, y0, side = person.native_box
+    # The export renders the photo's face box at the photo's own resolution (core/model/native.py): paste
+    # its output into the photo at `paste_at`.
     extra = {"person": Path(person_path).name, "reference_image_size": f"{w}x{h}",
-             "output_size": f"{person.size}x{person.size}",
+             "output_size": f"{side}x{side}", "paste_at": f"{x0},{y0}",
              "crop_box": ",".join(f"{v:g}" for v in person.box)}
-    return export_onnx(person.renderer(), out, metadata=extra, opset=opset, example=person.image_points[None])
+    return export_onnx(person.native_renderer(), out, metadata=extra, opset=opset,
+                       example=person.image_points[None])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,14 +9,15 @@ undone on writing (`srgb_to_linear`) and redone by `read_srgb`; with an alpha ch
 premultiplied by alpha (the EXR convention), PNG colour is straight. `read_image` returns a file's samples
 as stored; `read_srgb` returns float sRGB whatever the format.
 
-**Provenance.** Every frame gets the synthetic-image watermark (`export.provenance.mark`) and the
-provenance text fields (PNG tEXt/iTXt chunks, EXR header attributes), plus any metadata passed in.
+**Provenance.** Every frame gets the synthetic-image watermark (`export.provenance.mark`), the
+provenance text fields (PNG tEXt/iTXt chunks, EXR header attributes), plus any metadata passed in, and the
+XMP packet with IPTC's digital source type (`export.xmp`: a PNG iTXt chunk right after IHDR, an EXR header
+attribute). With a `signer` (`export.content_credentials.Signer`), each PNG also carries a signed C2PA
+manifest, made in memory after encoding and before the atomic write (EXR has no C2PA binding: XMP only).
 
-**Safety.** Each frame is encoded in memory, written to a hidden temporary name in the same folder and
-renamed onto its final name (`os.replace`, atomic on one file system): the program crashing, a full disk or
-a cancelled run never leaves a broken frame under a final name, and every frame written before stays valid. Write errors
-become a `UserError` saying what to do (free disk space, pick a writable folder); the temporary file is
-removed.
+**Safety.** Each frame is encoded in memory and written atomically (`core.atomic`): the program crashing,
+a full disk or a cancelled run never leaves a broken frame under a final name, and every frame written
+before stays valid. Write errors become a `UserError` saying what to do; the temporary file is removed.
 
 **Overwriting.** Nothing the user has is replaced silently. `SequenceWriter(..., overwrite=False)` (the
 default) refuses, before writing anything, a folder that already holds frames of the same sequence (same
@@ -26,18 +27,16 @@ atomic) and leaves every other file alone, frames of the old sequence beyond the
 
 **Speed.** Encoding runs in a thread pool: numpy, OpenCV's PNG encoder, OpenEXR and file writes release the
 GIL, so frames encode in parallel. While a writer is open, numpy's BLAS runs one thread per call: OpenBLAS
-otherwise starts its own threads inside every worker's matrix products and they fight over the cores (two
-workers watermarking 256 x 256 frames took 38 ms a frame instead of 7). At most two frames per worker wait in
+otherwise starts its own threads inside every worker's matrix products and they fight over the cores
+(benchmarks/RESULTS.md has the figures). At most two frames per worker wait in
 the queue, so memory stays bounded when the caller renders faster than the disk writes.
 """
 from __future__ import annotations
 
-import errno
 import io
 import os
 import re
 import struct
-import uuid
 import zlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,28 +45,22 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from core.errors import UserError
-from export import provenance
+from ..core import atomic
+from ..core.errors import UserError
+from ..core.frame_names import frame_name
+from . import provenance, xmp
 
-DIGITS = 4
 WRITE_FORMATS = ("png", "exr")
 READ_FORMATS = ("png", "exr", "jpg", "jpeg", "tif", "tiff", "webp", "bmp")
 # PNG: libpng's Sub row filter and zlib level 1, OpenCV's settings for speed. Naming a compression level
-# (even 1) makes libpng try all five filters on every row and keep the best: for a 256 x 256 8-bit frame
-# that took 4.3 ms instead of 2.8 ms for files 9% smaller (114 KB vs 125 KB): too much of the 3 ms budget
-# per frame. 8-bit frames use run-length matching only (after the filter, smaller than with full matching,
-# 125 KB vs 131 KB, in 25% less time); 16-bit samples keep full matching, which finds their repeated byte
-# pairs (175 KB vs 230 KB; 5.5 ms instead of 8.1 ms with all five filters, for 160 KB).
+# (even 1) makes libpng try all five filters on every row and keep the best: slower for files only a little
+# smaller. 8-bit frames use run-length matching only (after the filter, smaller than with full matching and
+# faster); 16-bit samples keep full matching, which finds their repeated byte pairs. (The figures:
+# benchmarks/RESULTS.md.)
 PNG_STRATEGY = {8: "IMWRITE_PNG_STRATEGY_RLE", 16: "IMWRITE_PNG_STRATEGY_DEFAULT"}
 
 
 # --- names ---------------------------------------------------------------------------------------------
-
-def frame_name(name: str, number: int, ext: str = "png") -> str:
-    if number < 0:
-        raise UserError(f"frame number {number} is negative; sequences are numbered from 0 up")
-    return f"{name}{number:0{DIGITS}d}.{ext}"
-
 
 def _pattern(name: str, ext: str) -> re.Pattern:
     return re.compile(rf"^{re.escape(name)}(\d+)\.{re.escape(ext)}$", re.IGNORECASE)
@@ -185,8 +178,10 @@ def _text_chunk(key: str, value: str) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def encode_png(rgb: np.ndarray, alpha: np.ndarray | None, metadata: dict[str, str]) -> bytes:
-    """uint8 or uint16 RGB (+ alpha of the same dtype) -> PNG bytes with the metadata as text chunks."""
+def encode_png(rgb: np.ndarray, alpha: np.ndarray | None, metadata: dict[str, str], *,
+               with_xmp: bool = True) -> bytes:
+    """uint8 or uint16 RGB (+ alpha of the same dtype) -> PNG bytes: the XMP packet (`xmp.png_chunk`, built
+    once) right after IHDR, then the metadata as text chunks. `with_xmp=False` is for measurements only."""
     import cv2
 
     # cvtColor swaps to OpenCV's channel order in one pass (a reversed numpy view copied cost 10x as much)
@@ -200,7 +195,7 @@ def encode_png(rgb: np.ndarray, alpha: np.ndarray | None, metadata: dict[str, st
     data = encoded.tobytes()
     header_end = 8 + 25                     # signature, then the IHDR chunk; text chunks may follow it
     chunks = b"".join(_text_chunk(k, str(v)) for k, v in metadata.items())
-    return data[:header_end] + chunks + data[header_end:]
+    return b"".join((data[:header_end], xmp.png_chunk() if with_xmp else b"", chunks, data[header_end:]))
 
 
 def _png_options(depth: int) -> list[int]:
@@ -226,7 +221,8 @@ def encode_exr(rgb: np.ndarray, alpha: np.ndarray | None, metadata: dict[str, st
         channels["A"] = a.astype(np.float16)
     channels["RGB"] = linear.astype(np.float16)
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage,
-              "comments": metadata.get("Description", ""), **{k: str(v) for k, v in metadata.items()}}
+              "comments": metadata.get("Description", ""), **{k: str(v) for k, v in metadata.items()},
+              **xmp.exr_header()}
     buffer = io.BytesIO()
     OpenEXR.File(header, channels, num_threads=1).write(buffer)
     return buffer.getvalue()
@@ -262,53 +258,6 @@ def _check_depth(ext: str, bit_depth: int | None) -> int | None:
 
 # --- writing -------------------------------------------------------------------------------------------
 
-def _store(path: Path, data: bytes) -> None:
-    """Write `data` to a new file at `path` (the one place that puts bytes on disk)."""
-    with open(path, "xb") as f:
-        f.write(data)
-
-
-def _write_error(error: OSError, path: Path) -> UserError:
-    if error.errno == errno.ENOSPC or error.errno == errno.EDQUOT:
-        return UserError(f"the disk is full while writing {path}: free some space and run again "
-                         f"(frames already written are complete)")
-    if error.errno in (errno.EACCES, errno.EPERM):
-        return UserError(f"cannot write {path}: permission denied; choose a folder you can write to")
-    if error.errno == errno.EROFS:
-        return UserError(f"cannot write {path}: the disk is read-only; choose another folder")
-    return UserError(f"cannot write {path}: {error.strerror or error}; check the folder and the disk")
-
-
-def temporary_path(path: Path) -> Path:
-    """A hidden name next to `path`, unique to this call, for writing before the atomic rename."""
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-
-
-def write_atomic(path: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> Path:
-    """Write `data` to `path` through a temporary file and a rename; errors become UserErrors."""
-    path = Path(path)
-    if not overwrite and path.exists():
-        raise UserError(f"{path} already exists; choose another name or allow overwriting it")
-    tmp = temporary_path(path)
-    try:
-        _store(tmp, data)
-        os.replace(tmp, path)
-    except OSError as e:
-        _remove_quietly(tmp)
-        raise _write_error(e, path) from None
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
-    return path
-
-
-def _remove_quietly(path: Path) -> None:
-    try:
-        path.unlink()
-    except OSError:
-        pass
-
-
 def prepare_folder(folder: str | os.PathLike) -> Path:
     """Create `folder` if needed and prove it writable, or raise a UserError before anything is written."""
     folder = Path(folder)
@@ -320,29 +269,36 @@ def prepare_folder(folder: str | os.PathLike) -> Path:
         raise UserError(f"cannot create the folder {folder}: {e.strerror}; choose another output folder") from None
     if not folder.is_dir():
         raise UserError(f"{folder} exists and is not a folder; choose another output folder")
-    probe = temporary_path(folder / "write-test")
+    probe = atomic.temporary_path(folder / "write-test")
     try:
-        _store(probe, b"")
+        atomic.store(probe, b"")
     except OSError as e:
-        _remove_quietly(probe)
+        atomic.remove_quietly(probe)
         raise UserError(f"cannot write to the folder {folder}: {e.strerror or e}; "
                         f"choose a folder you can write to") from None
-    _remove_quietly(probe)
+    atomic.remove_quietly(probe)
     return folder
 
 
 def write_frame(path: str | os.PathLike, rgb: np.ndarray, *, alpha: np.ndarray | None = None,
                 bit_depth: int | None = None, metadata: dict[str, str] | None = None, watermark: bool = True,
-                overwrite: bool = False) -> Path:
+                overwrite: bool = False, signer=None) -> Path:
     """Write one frame, atomically, as PNG (8 or 16 bit, default 8) or EXR (half float, linear).
 
     `rgb`: uint8, uint16 or float [0, 1] sRGB, H x W x 3 (or x 4 with alpha); `alpha`: an optional
-    H x W mask (bool, uint8, uint16 or float) such as a face mask. The watermark and the provenance fields
-    are added (`watermark=False` is for data that is not a synthetic image). The format follows the
-    extension."""
+    H x W mask (bool, uint8, uint16 or float) such as a face mask. The watermark, the provenance fields and
+    XMP are added (`watermark=False` is for data that is not a synthetic image); `signer`
+    (`content_credentials.Signer`) adds a C2PA manifest to a PNG. The format follows the extension."""
     path = Path(path)
     data = encode_frame(path.suffix, rgb, alpha, bit_depth=bit_depth, metadata=metadata, watermark=watermark)
-    return write_atomic(path, data, overwrite=overwrite)
+    return atomic.write_atomic(path, sign_png(data, path, signer), overwrite=overwrite)
+
+
+def sign_png(data: bytes, path: Path, signer) -> bytes:
+    """`data` with its C2PA manifest when `signer` is given and the frame is a PNG; else `data`."""
+    if signer is None or path.suffix.lower() != ".png":
+        return data
+    return signer.sign(data, "image/png", title=path.name)
 
 
 class SequenceWriter:
@@ -353,11 +309,13 @@ class SequenceWriter:
                 writer.write(number, rgb)          # or writer.append(rgb), numbered from `start`
 
     `close()` (or leaving the `with` block) waits for every frame and raises the first error. The folder is
-    created and checked before anything is written; see the module docstring for `overwrite`."""
+    created and checked before anything is written; see the module docstring for `overwrite`. `signer`
+    (`content_credentials.Signer`, one for the whole pool: it keeps a c2pa context per thread) signs
+    each PNG frame."""
 
     def __init__(self, folder: str | os.PathLike, name: str = "frame_", ext: str = "png", start: int = 1,
                  bit_depth: int | None = None, workers: int | None = None, *, overwrite: bool = False,
-                 metadata: dict[str, str] | None = None, watermark: bool = True):
+                 metadata: dict[str, str] | None = None, watermark: bool = True, signer=None):
         self.ext = ext.lower().lstrip(".")
         self.bit_depth = _check_depth(self.ext, bit_depth)
         if "/" in name or "\\" in name or name.startswith("."):
@@ -372,6 +330,7 @@ class SequenceWriter:
         self.next_number = start
         self.metadata = dict(metadata or {})
         self.watermark = watermark
+        self.signer = signer
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.written: list[int] = []                # numbers of the frames on disk, in completion order
         self._blas = threadpool_limits(limits=1, user_api="blas")
@@ -435,7 +394,7 @@ class SequenceWriter:
         try:
             data = encode_frame(self.ext, rgb, alpha, bit_depth=self.bit_depth, metadata=self.metadata,
                                 watermark=self.watermark)
-            write_atomic(path, data)
+            atomic.write_atomic(path, sign_png(data, path, self.signer))
         except BaseException:
             self._failing = True
             raise

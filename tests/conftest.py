@@ -1,4 +1,7 @@
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -6,6 +9,10 @@ import pytest
 
 # Two cores: keep torch from oversubscribing them when pytest runs.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# Content Credentials: the tests sign with a throw-away local identity, never the runner's own config folder's.
+if "TALKING_HEADS_C2PA_DIR" not in os.environ:
+    os.environ["TALKING_HEADS_C2PA_DIR"] = tempfile.mkdtemp(prefix="talking-heads-c2pa-")
+    atexit.register(shutil.rmtree, os.environ["TALKING_HEADS_C2PA_DIR"], True)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -4,11 +4,12 @@ import json
 import numpy as np
 import pytest
 
-from core.cli import main
-from core.errors import UserError
-from export import provenance
-from export.flipbook import build_atlas, plan_atlas, write_flipbook
-from export.sequence import SequenceWriter, read_image, read_metadata
+from talking_heads.app.cli import main
+from talking_heads.core.errors import UserError
+from talking_heads.export import provenance
+from talking_heads.export.flipbook import build_atlas, plan_atlas, write_flipbook
+from talking_heads.export.sequence import SequenceWriter, read_image, read_metadata
+from talking_heads.core.metrics import psnr
 
 
 def numbered_frames(count, size=(40, 56), channels=3):
@@ -95,7 +96,7 @@ def test_written_atlas_sidecar_watermark_and_metadata(tmp_path):
     assert "AI-generated" in read_metadata(atlas_path)["Description"]
     _, layout = build_atlas(frames, columns=3, padding=2)
     for k in range(6):                                             # the watermark is faint
-        assert provenance.psnr(tile(atlas, layout, k), frames[k]) > 38
+        assert psnr(tile(atlas, layout, k), frames[k]) > 38
 
 
 def test_cli_flipbook_from_a_sequence(tmp_path):

@@ -9,8 +9,8 @@ pytest.importorskip("onnxruntime")
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from core.errors import UserError  # noqa: E402
-from export.onnx_model import INPUT, OUTPUT, OnnxRenderer, export_onnx  # noqa: E402
+from talking_heads.core.errors import UserError  # noqa: E402
+from talking_heads.export.onnx_model import INPUT, OUTPUT, OnnxRenderer, export_onnx  # noqa: E402
 
 SIZE = 64            # output side
 REFERENCE = 256      # the reference image's side, the landmarks' pixel space
@@ -165,10 +165,10 @@ def test_export_catches_a_graph_that_differs_from_the_module(tmp_path):
 @pytest.mark.slow
 def test_cli_exports_a_person_model(tmp_path):
     """`python -m core export onnx PERSON` on a person file built from an untrained generator."""
-    from core.cli import main
-    from core.model.generator import Generator
-    from core.model.mean_face import MEAN_FACE_CROP
-    from core.model.person import Person
+    from talking_heads.app.cli import main
+    from talking_heads.core.model.generator import Generator
+    from talking_heads.core.model.mean_face import MEAN_FACE_CROP
+    from talking_heads.core.model.person import Person
 
     torch.manual_seed(0)
     generator = Generator().eval()
@@ -187,19 +187,22 @@ def test_cli_exports_a_person_model(tmp_path):
 
 
 def test_person_model_onnx_matches_torch_within_1e3(tmp_path, astronaut):
-    """The shipped prior's person renderer, exported whole (drawing, warp, generator): onnxruntime's CPU
-    provider agrees with torch to 1e-3 at every pixel on random valid landmarks, at batch sizes 1 and 4."""
+    """The shipped prior's person renderer at the photo's own resolution, exported whole (drawing, warps,
+    generator, compositing): onnxruntime's CPU provider agrees with torch to 1e-3 at every pixel on random
+    valid landmarks, at batch sizes 1 and 4, and renders the photo's face box at its own size."""
     import torch
 
-    from core.landmarks.detect import detect_landmarks
-    from core.training.finetune import fit_person
-    from export.onnx_model import OnnxRenderer, export_person
+    from talking_heads.core.landmarks.detect import detect_landmarks
+    from talking_heads.core.training.finetune import fit_person
+    from talking_heads.export.onnx_model import OnnxRenderer, export_person
 
     points = detect_landmarks(astronaut, backend="dlib").points
     person = fit_person([astronaut], [points], steps=0, device="cpu")
     person.save(tmp_path / "person.safetensors")
     renderer = OnnxRenderer(export_person(tmp_path / "person.safetensors", tmp_path / "person.onnx"), device="cpu")
-    module = person.renderer()
+    module = person.native_renderer()
+    x0, y0, side = person.native_box
+    assert renderer.size == (side, side) and renderer.metadata["paste_at"] == f"{x0},{y0}"
     rng = np.random.default_rng(0)
     for batch in (1, 4):
         x = (points[None] + rng.normal(0, 2, (batch, 68, 2))).astype(np.float32)

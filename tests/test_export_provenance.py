@@ -1,17 +1,19 @@
 """The synthetic-image watermark: invisible, found in every written format and after JPEG q75 and a 0.5x
 resize, and not found in untouched photographs or noise."""
 import io
+import json
 
 import cv2
 import numpy as np
 import pytest
 from skimage import data
 
-from core.cli import main
-from core.errors import UserError
-from export import provenance
-from export.sequence import SequenceWriter, write_frame
-from export.video import write_video
+from talking_heads.app.cli import main
+from talking_heads.core.errors import UserError
+from talking_heads.export import provenance
+from talking_heads.export.sequence import SequenceWriter, write_frame
+from talking_heads.export.video import write_video
+from talking_heads.core.metrics import psnr
 
 PHOTOS = ["astronaut", "camera", "chelsea", "coffee", "coins", "rocket", "immunohistochemistry", "moon", "clock",
           "hubble_deep_field", "retina", "brick", "grass", "gravel", "page", "text", "colorwheel", "cell"]
@@ -87,7 +89,7 @@ def test_the_mark_is_invisible(frames, photos):
     for frame in frames + [photos["coins"], photos["page"]]:
         marked = provenance.mark(frame)
         assert marked.dtype == frame.dtype and marked.shape == frame.shape
-        assert provenance.psnr(marked, frame) >= 40
+        assert psnr(marked, frame) >= 40
         difference = marked.astype(int) - frame
         assert np.abs(difference).max() <= 16
         # luminance only: R, G and B move together wherever nothing was clipped
@@ -125,7 +127,7 @@ def test_every_bit_depth_carries_it(frames, dtype):
              frame.astype(np.float32) / 255 if dtype == np.float32 else frame)
     marked = provenance.mark(image)
     assert marked.dtype == dtype and provenance.detect(marked)[0]
-    assert provenance.psnr(marked, image) >= 40
+    assert psnr(marked, image) >= 40
 
 
 def test_marking_twice_changes_nothing_and_alpha_is_kept(frames):
@@ -159,11 +161,13 @@ def test_verify_finds_it_in_every_written_format(tmp_path, frames, capsys):
         cv2.imwrite(str(tmp_path / name), attack(marked)[..., ::-1])
         paths.append(tmp_path / name)
     assert main(["verify", *map(str, paths)]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == len(paths)
-    for path, line in zip(paths, lines):
-        name, verdict, score = line.split("\t")
+    lines = [line.split("\t") for line in capsys.readouterr().out.strip().splitlines()]
+    assert len(lines) == 3 * len(paths)                            # c2pa, xmp, watermark for each file
+    marks = [line for line in lines if line[1] == "watermark"]
+    for path, (name, _, verdict, score) in zip(paths, marks):
         assert name == str(path) and verdict == "found" and float(score) >= provenance.THRESHOLD
+    written = {str(p) for p in paths[:5]}                          # what the project wrote carries XMP
+    assert all(line[2] == "present" for line in lines if line[1] == "xmp" and line[0] in written)
 
 
 def test_verify_reports_unmarked_images(tmp_path, frames, capsys):
@@ -172,8 +176,14 @@ def test_verify_reports_unmarked_images(tmp_path, frames, capsys):
     photo = tmp_path / "photo.png"
     cv2.imwrite(str(photo), frames[0][..., ::-1])
     assert main(["verify", str(marked), str(photo)]) == 1
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].split("\t")[1] == "found" and lines[1].split("\t")[1] == "not found"
+    lines = [line.split("\t") for line in capsys.readouterr().out.strip().splitlines()]
+    assert [line[2] for line in lines if line[1] == "watermark"] == ["found", "not found"]
+    assert [line[2] for line in lines if line[1] == "xmp"] == ["present", "absent"]
+    assert main(["verify", str(marked)]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(marked), "--json", "-"]) == 0
+    (report,) = json.loads(capsys.readouterr().out)                # nothing but the JSON on stdout
+    assert report["path"] == str(marked) and report["synthetic"] and report["watermark"]["found"]
 
 
 def test_metadata_names_the_software_and_says_synthetic():

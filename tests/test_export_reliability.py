@@ -5,12 +5,13 @@ import json
 import numpy as np
 import pytest
 
-from core.cli import main
-from core.errors import UserError
-from export import sequence
-from export.flipbook import write_flipbook
-from export.sequence import SequenceWriter, read_image, write_frame
-from export.video import write_video
+from talking_heads.app.cli import main
+from talking_heads.core import atomic
+from talking_heads.core.errors import UserError
+from talking_heads.export.flipbook import write_flipbook
+from talking_heads.export import sequence
+from talking_heads.export.sequence import SequenceWriter, read_image, write_frame
+from talking_heads.export.video import write_video
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def test_an_unwritable_folder_fails_before_anything_is_written(tmp_path, monkeyp
     def denied(path, data):
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
-    monkeypatch.setattr(sequence, "_store", denied)
+    monkeypatch.setattr(atomic, "store", denied)
     with pytest.raises(UserError, match="cannot write to the folder"):
         SequenceWriter(tmp_path / "frames")
     assert list((tmp_path / "frames").iterdir()) == []
@@ -45,7 +46,7 @@ def test_an_unwritable_folder_fails_before_anything_is_written(tmp_path, monkeyp
 def test_a_full_disk_mid_run(tmp_path, monkeypatch, frames, ext):
     """The fourth frame hits ENOSPC half-way through its bytes: a clear error, no partial file under a final
     name, no temporary left behind, and the three frames before it intact."""
-    real_store = sequence._store
+    real_store = atomic.store
     calls = {"frames": 0}
 
     def filling_disk(path, data):
@@ -58,7 +59,7 @@ def test_a_full_disk_mid_run(tmp_path, monkeypatch, frames, ext):
             raise OSError(errno.ENOSPC, "No space left on device")
         real_store(path, data)
 
-    monkeypatch.setattr(sequence, "_store", filling_disk)
+    monkeypatch.setattr(atomic, "store", filling_disk)
     with pytest.raises(UserError, match="disk is full"):
         with SequenceWriter(tmp_path, ext=ext, workers=1, watermark=False) as writer:
             for f in frames:
@@ -75,14 +76,14 @@ def test_a_full_disk_mid_run(tmp_path, monkeypatch, frames, ext):
 
 
 def test_parallel_writer_stops_after_a_failure(tmp_path, monkeypatch, frames):
-    real_store = sequence._store
+    real_store = atomic.store
 
     def failing(path, data):
         if "frame_0003" in path.name:
             raise OSError(errno.ENOSPC, "No space left on device")
         real_store(path, data)
 
-    monkeypatch.setattr(sequence, "_store", failing)
+    monkeypatch.setattr(atomic, "store", failing)
     writer = SequenceWriter(tmp_path, workers=2, watermark=False)
     with pytest.raises(UserError, match="disk is full"):
         for f in frames * 4:

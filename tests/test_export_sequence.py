@@ -2,10 +2,12 @@
 import numpy as np
 import pytest
 
-from core.errors import UserError
-from export import provenance
-from export.sequence import (SequenceWriter, find_sequence, frame_name, linear_to_srgb, read_image, read_metadata,
-                             read_sequence, read_srgb, srgb_to_linear, write_frame)
+from talking_heads.core.errors import UserError
+from talking_heads.export import provenance
+from talking_heads.core.frame_names import frame_name
+from talking_heads.core.metrics import psnr
+from talking_heads.export.sequence import (SequenceWriter, find_sequence, linear_to_srgb, read_image, read_metadata,
+                                           read_sequence, read_srgb, srgb_to_linear, write_frame)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,7 @@ def test_written_frames_are_the_marked_frames(tmp_path, frames):
     back = read_sequence(tmp_path, "shot_", "png")
     for k, f in enumerate(frames[:3]):
         assert np.array_equal(back[100 + k], provenance.mark(f))
-        assert provenance.psnr(back[100 + k], f) >= 40
+        assert psnr(back[100 + k], f) >= 40
 
 
 def test_png16_round_trip_is_exact(tmp_path):

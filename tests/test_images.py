@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.errors import UserError
-from core.images import MAX_SIDE, MIN_SIDE, load_image
+from talking_heads.core.errors import UserError
+from talking_heads.core.images import MAX_SIDE, MIN_SIDE, load_image
 
 
 def gradient(h=96, w=128) -> np.ndarray:

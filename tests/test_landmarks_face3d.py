@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from core.landmarks.face3d import MEAN_FACE_3D, lift, rotation, turn_head
+from talking_heads.core.landmarks.face3d import MEAN_FACE_3D, lift, rotation, turn_head
 
 MIRROR = (list(range(16, -1, -1)) + list(range(26, 16, -1)) + [27, 28, 29, 30, 35, 34, 33, 32, 31]
           + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40]

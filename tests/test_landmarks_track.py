@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.cli import main
-from core.errors import Cancelled, UserError
-from core.landmarks.face3d import MEAN_FACE_3D
-from core.landmarks.track import (Track, extract_track, fill_gaps, neutral_frame, one_euro_smooth, retarget,
-                                  similarity)
+from talking_heads.app.cli import main
+from talking_heads.core.errors import Cancelled, UserError
+from talking_heads.core.landmarks.face3d import MEAN_FACE_3D
+from talking_heads.core.landmarks.track import (Track, extract_track, fill_gaps, neutral_frame, one_euro_smooth, retarget,
+                                                similarity)
 
 FACE = (MEAN_FACE_3D[:, :2] * 50 + [128, 120]).astype(np.float32)  # a face 50 px between the eyes
 
@@ -51,7 +51,7 @@ def test_a_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", full_disk)
-    with pytest.raises(UserError, match="No space left"):
+    with pytest.raises(UserError, match="disk is full"):
         moving_track(n=3).save(path)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["drive.json"]
 

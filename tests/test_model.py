@@ -3,14 +3,14 @@ import numpy as np
 import pytest
 import torch
 
-from core.errors import UserError
-from core.model.discriminator import Discriminator
-from core.model.embedder import Embedder
-from core.model.files import load_tensors, save_tensors
-from core.model.generator import Generator
-from core.model.losses import ContentLoss, feature_matching, hinge_d, hinge_g, ssim
-from core.model.mean_face import MEAN_FACE_CROP
-from core.model.warp import border_points, head_region, warp_image
+from talking_heads.core.errors import UserError
+from talking_heads.core.model.discriminator import Discriminator
+from talking_heads.core.model.embedder import Embedder
+from talking_heads.core.model.files import load_tensors, save_tensors
+from talking_heads.core.model.generator import Generator
+from talking_heads.core.model.losses import ContentLoss, feature_matching, hinge_d, hinge_g, ssim
+from talking_heads.core.model.mean_face import MEAN_FACE_CROP
+from talking_heads.core.model.warp import border_points, head_region, warp_image
 
 torch.set_num_threads(2)
 

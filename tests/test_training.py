@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from core.errors import UserError
-from core.training.config import TrainConfig
+from talking_heads.core.errors import UserError
+from talking_heads.core.training.config import TrainConfig
 
 TINY = TrainConfig(size=64, batch=2, shots=2, steps=2, checkpoint_every=1, log_every=1, bf16=False)
 
@@ -30,7 +30,7 @@ def videos(tmp_path_factory, astronaut):
 
 
 def test_meta_train_checkpoints_and_resumes(videos, tmp_path):
-    from core.training.meta import load_checkpoint, train
+    from talking_heads.core.training.meta import load_checkpoint, train
 
     out = tmp_path / "prior"
     folder, _ = train(str(videos), str(out), TINY, device="cpu", resume=False)
@@ -52,7 +52,7 @@ def _ddp_rank(rank, world, port, videos, out):
     torch.set_num_threads(1)
     from safetensors.torch import save_file
 
-    from core.training.meta import train
+    from talking_heads.core.training.meta import train
 
     _, nets = train(videos, out, TINY, device="cpu", resume=False)
     save_file({k: v.contiguous() for k, v in nets.state_dict().items()}, os.path.join(out, f"rank{rank}.safetensors"))
@@ -73,9 +73,9 @@ def test_two_process_ddp_step_keeps_ranks_identical(videos, tmp_path):
 
 
 def test_fit_person_round_trip_and_render(astronaut, tmp_path):
-    from core.landmarks.detect import detect_landmarks
-    from core.model.person import load_person
-    from core.training.finetune import fit_person
+    from talking_heads.core.landmarks.detect import detect_landmarks
+    from talking_heads.core.model.person import load_person
+    from talking_heads.core.training.finetune import fit_person
 
     points = detect_landmarks(astronaut, backend="dlib").points
     person = fit_person([astronaut], [points], preset="fast", device="cpu", steps=2, size=256)

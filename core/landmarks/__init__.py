@@ -2,5 +2,6 @@
 
 Modules are imported on use, so that `python -m core --help` and the add-on stay fast:
 `detect` (FAN / dlib), `align` (crops, paste-back), `draw` (landmark images in torch),
-`track` (the track file, extraction from video, retargeting), `face3d` (a generic 3D face).
+`track_file` (the track file), `track` (extraction from video, retargeting), `groups` (the face parts'
+indices), `face3d` (a generic 3D face).
 """

@@ -1,4 +1,4 @@
-"""The canonical crop the model works on, its inverse, and pasting a generated crop back into the photo.
+"""The canonical crop the model works on, its inverse, and the whole-pixel box frames are rendered in.
 
 The crop is the evaluation protocol's (shared/eval/PROTOCOL.md), computed exactly as its reference
 implementation does so that every figure the project reports is measured on the same pixels: a square of
@@ -14,6 +14,8 @@ model and the evaluation use the axis-aligned box).
 from __future__ import annotations
 
 import numpy as np
+
+from .groups import LEFT_EYE, RIGHT_EYE
 
 CROP_SCALE = 2.0  # crop side / larger side of the landmarks' bounding box
 DEFAULT_SIZE = 256
@@ -43,10 +45,10 @@ def crop_matrix(box, size: int = DEFAULT_SIZE) -> np.ndarray:
 
 
 def aligned_crop_matrix(points: np.ndarray, size: int = DEFAULT_SIZE, scale: float = CROP_SCALE) -> np.ndarray:
-    """A similarity crop: rotated so the eye line (centres of points 36-41 and 42-47) is horizontal, then
+    """A similarity crop: rotated so the eye line (the eyes' centres) is horizontal, then
     framed like the canonical crop (2.0 x the larger side of the rotated landmarks' box, centred on it)."""
     p = np.asarray(points, dtype=np.float64)[:, :2]
-    dx, dy = p[42:48].mean(axis=0) - p[36:42].mean(axis=0)
+    dx, dy = p[LEFT_EYE].mean(axis=0) - p[RIGHT_EYE].mean(axis=0)
     angle = np.arctan2(dy, dx)
     c, s = np.cos(-angle), np.sin(-angle)
     rotation = np.array([[c, -s], [s, c]])
@@ -77,39 +79,30 @@ def crop_image(image: np.ndarray, box, size: int = DEFAULT_SIZE) -> np.ndarray:
                           borderMode=cv2.BORDER_REPLICATE)
 
 
-def paste_back(full_image: np.ndarray, crop_rgb: np.ndarray, box, feather: float = 0.08) -> np.ndarray:
-    """The full image with a (generated) crop pasted back where it was taken from.
+def native_box(box: CropBox) -> tuple[int, int, int]:
+    """A crop box snapped to whole image pixels: (x0, y0, side) of the square the frames are rendered in
+    at the photo's own resolution (core/model/native.py), so that the photo is never resampled to paste."""
+    x, y, side = box
+    return int(round(x)), int(round(y)), int(round(side))
 
-    The crop is warped back at the image's own resolution and blended through a mask that is 1 inside and
-    falls smoothly to 0 over the outer `feather` fraction of the crop's side, so no seam shows where the
-    generated pixels meet the photo's. Only the region the crop covers is touched. uint8 H x W x 3 in and out.
-    """
-    import cv2
 
-    size = crop_rgb.shape[0]
-    if crop_rgb.shape[:2] != (size, size):
-        raise ValueError("the crop must be square")
-    h, w = full_image.shape[:2]
-    to_crop_m = crop_matrix(box, size)
-    inverse = _invert(to_crop_m)
-    corners = np.array([[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]], dtype=np.float64)
-    corners = corners @ inverse[:, :2].T + inverse[:, 2]
-    x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int) - 1, 0)
-    x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int) + 2, [w, h])
-    out = full_image.copy()
-    if x1 <= x0 or y1 <= y0:
-        return out
-    # Image -> crop for the region's pixels: the region's origin moves to (x0, y0).
-    region_m = to_crop_m.copy()
-    region_m[:, 2] += to_crop_m[:, :2] @ [x0, y0]
-    region_size = (int(x1 - x0), int(y1 - y0))
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    pixels = cv2.warpAffine(crop_rgb.astype(np.float32), region_m, region_size, flags=flags,
-                            borderMode=cv2.BORDER_REPLICATE)
-    mask = cv2.warpAffine(feather_mask(size, feather), region_m, region_size, flags=flags,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)[..., None]
-    under = out[y0:y1, x0:x1].astype(np.float32)
-    out[y0:y1, x0:x1] = np.clip(np.rint(under + mask * (pixels - under)), 0, 255).astype(np.uint8)
+def cut_box(image: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:
+    """The square (x0, y0, side) of an H x W x C image, its edge pixels repeated where it leaves the image."""
+    h, w = image.shape[:2]
+    pad = max(0, -x0, -y0, x0 + side - w, y0 + side - h)
+    padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="edge") if pad else image
+    return np.ascontiguousarray(padded[y0 + pad:y0 + pad + side, x0 + pad:x0 + pad + side])
+
+
+def paste_box(image: np.ndarray, region: np.ndarray, x0: int, y0: int) -> np.ndarray:
+    """`image` with the square `region` (side x side x C, rendered for `native_box`) put back at whole pixels
+    (x0, y0); what lies outside the image is dropped. Numpy only: the add-on's live preview uses it too."""
+    out = image.copy()
+    h, w = image.shape[:2]
+    side = region.shape[0]
+    ax, ay, bx, by = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
+    if bx > ax and by > ay:
+        out[ay:by, ax:bx] = region[ay - y0:by - y0, ax - x0:bx - x0]
     return out
 
 

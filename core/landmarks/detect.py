@@ -35,7 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import UserError
+from .. import online
+from ..errors import UserError, one_line
 
 BACKENDS = ("auto", "fan", "dlib")
 MIN_FACE_SIDE = 32  # face boxes smaller than this (pixels) give landmarks too coarse to drive anything
@@ -118,8 +119,23 @@ class FanBackend:
             raise BackendUnavailable("face-alignment is not installed (pip install face-alignment)") from e
         self._fa_module = face_alignment
         self._device = "cuda" if torch.cuda.is_available() else "cpu"
+        if not online.may_fetch(*self._weight_urls("s3fd", "2DFAN-4")):
+            online.skipped("face-alignment's FAN weights (the landmarks come from dlib)")
+            raise BackendUnavailable("online access is off and its weights are not downloaded yet")
         self._net2d = self._load(face_alignment.LandmarksType.TWO_D)
         self._net3d = None
+
+    def _weight_urls(self, *names: str) -> list[str]:
+        """The download addresses of face-alignment's networks `names` (an unknown name gives one that is never
+        cached, so that with the network off nothing is attempted)."""
+        urls = dict(getattr(getattr(self._fa_module, "api", None), "models_urls", {}))
+        try:
+            from face_alignment.detection.sfd import sfd_detector
+
+            urls.update(getattr(sfd_detector, "models_urls", {}))
+        except ImportError:
+            pass
+        return [urls.get(name, f"unknown/{name}") for name in names]
 
     def _load(self, landmarks_type):
         options = {"device": self._device, "face_detector": "sfd"}
@@ -132,7 +148,7 @@ class FanBackend:
             with contextlib.redirect_stderr(held), contextlib.redirect_stdout(held):
                 network = self._fa_module.FaceAlignment(landmarks_type, **options)
         except Exception as e:  # noqa: BLE001  (a failed download surfaces as URLError, HTTPError, OSError...)
-            raise BackendUnavailable(f"its weights could not be loaded ({_first_line(e)})") from e
+            raise BackendUnavailable(f"its weights could not be loaded ({one_line(e)})") from e
         sys.stderr.write(held.getvalue())
         return network
 
@@ -146,6 +162,9 @@ class FanBackend:
 
     def fit3d(self, image: np.ndarray, box: Box) -> np.ndarray | None:
         if self._net3d is None:
+            if not online.may_fetch(*self._weight_urls("3DFAN-4", "depth")):
+                online.skipped("face-alignment's 3D-FAN weights (the depth comes from a generic face)")
+                return None
             try:
                 self._net3d = self._load(self._fa_module.LandmarksType.THREE_D)
             except BackendUnavailable as e:
@@ -374,23 +393,23 @@ def _iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
-
-
-# --- command line: python -m core detect IMAGE [--backend auto|fan|dlib] [--json OUT] ----------------------
+# --- command line: python -m core detect IMAGE [--backend auto|fan|dlib] [--json OUT|-] -------------------
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", help="a photo with one face")
-    parser.add_argument("--backend", choices=BACKENDS, default="auto", help="landmark detector (default: auto)")
+    parser.add_argument("--backend", choices=BACKENDS, default="auto",
+                        help="landmark detector (default: auto, FAN where its weights load, else dlib)")
     parser.add_argument("--with-3d", action="store_true", help="also 3D points (FAN backend only)")
-    parser.add_argument("--json", metavar="OUT", help="write the result to this JSON file instead of printing")
+    parser.add_argument("--json", metavar="OUT",
+                        help="write the result as JSON to this file (- for standard output) instead of a table")
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.images import load_image
+    from ..images import load_image
+    from ..progress import info, write_data
 
+    if args.json and args.json != "-" and not Path(args.json).resolve().parent.is_dir():
+        raise UserError(f"cannot write {args.json}: its folder does not exist; create it first")
     image = load_image(args.image)
     found = detect_landmarks(image, backend=args.backend, with_3d=args.with_3d)
     if args.with_3d and found.points3d is None:
@@ -404,15 +423,19 @@ def run(args: argparse.Namespace) -> int:
         "points": np.round(found.points.astype(np.float64), 3).tolist(),
         "points3d": None if found.points3d is None else np.round(found.points3d.astype(np.float64), 3).tolist(),
     }
-    if args.json:
-        from core.landmarks.jsonio import write_json_atomic
+    if args.json == "-":
+        import json
 
-        write_json_atomic(args.json, result)
-        print(f"wrote {args.json} ({found.backend}, {found.faces_found} face(s) found)")
+        write_data(json.dumps(result, indent=1))
         return 0
-    print(f"backend: {found.backend}")
-    print(f"faces found: {found.faces_found}")
-    print("box: " + " ".join(f"{v:.1f}" for v in found.box))
-    for i, (x, y) in enumerate(found.points):
-        print(f"{i:2d} {x:8.2f} {y:8.2f}")
+    if args.json:
+        from ..atomic import write_json
+
+        write_json(args.json, result)
+        info(f"wrote {args.json} ({found.backend}, {found.faces_found} face(s) found)")
+        return 0
+    # the table is the command's result, not an info line: it shows with --quiet too
+    lines = [f"backend: {found.backend}", f"faces found: {found.faces_found}",
+             "box: " + " ".join(f"{v:.1f}" for v in found.box)]
+    write_data("\n".join(lines + [f"{i:2d} {x:8.2f} {y:8.2f}" for i, (x, y) in enumerate(found.points)]))
     return 0

@@ -12,9 +12,8 @@ segment of a part, turned into coverage by a 1-pixel linear ramp at the line's e
 parts are composited by a per-channel maximum (where two parts cross, each channel keeps the brighter).
 Only elementwise arithmetic, clamps and min/max reductions: it runs batched on the GPU, is differentiable
 in the points, and exports to ONNX (opset 17). Memory: B x (segments of one part, at most 16) x H x W
-floats at a time. Measured (H100 machine): a batch of 16 drawings at 256 in about 5 ms on the GPU (launch
-bound: torch.compile would fuse it), and 3.6 ms per drawing on 2 CPU threads, where each part is computed
-only over the window its lines can reach.
+floats at a time. On the CPU each part is computed only over the window its lines can reach (its speed:
+benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 
@@ -22,17 +21,19 @@ import functools
 
 import torch
 
+from .groups import INNER_LIPS, JAW, LEFT_BROW, LEFT_EYE, NOSE_BASE, NOSE_BRIDGE, OUTER_LIPS, RIGHT_BROW, RIGHT_EYE
+
 # (points of the polyline, closed, RGB colour in [0, 1])
 PARTS = (
-    (tuple(range(0, 17)), False, (1.0, 1.0, 1.0)),  # jaw
-    (tuple(range(17, 22)), False, (1.0, 0.0, 0.0)),  # right brow (image left)
-    (tuple(range(22, 27)), False, (0.0, 1.0, 0.0)),  # left brow
-    (tuple(range(27, 31)), False, (0.0, 0.0, 1.0)),  # nose bridge
-    (tuple(range(31, 36)), False, (0.0, 0.0, 1.0)),  # nose base
-    (tuple(range(36, 42)), True, (1.0, 0.0, 1.0)),  # right eye
-    (tuple(range(42, 48)), True, (0.0, 1.0, 1.0)),  # left eye
-    (tuple(range(48, 60)), True, (1.0, 1.0, 0.0)),  # outer lips
-    (tuple(range(60, 68)), True, (1.0, 0.5, 0.0)),  # inner lips (not in the authors' drawing)
+    (tuple(JAW), False, (1.0, 1.0, 1.0)),
+    (tuple(RIGHT_BROW), False, (1.0, 0.0, 0.0)),  # image left
+    (tuple(LEFT_BROW), False, (0.0, 1.0, 0.0)),
+    (tuple(NOSE_BRIDGE), False, (0.0, 0.0, 1.0)),
+    (tuple(NOSE_BASE), False, (0.0, 0.0, 1.0)),
+    (tuple(RIGHT_EYE), True, (1.0, 0.0, 1.0)),
+    (tuple(LEFT_EYE), True, (0.0, 1.0, 1.0)),
+    (tuple(OUTER_LIPS), True, (1.0, 1.0, 0.0)),
+    (tuple(INNER_LIPS), True, (1.0, 0.5, 0.0)),  # not in the authors' drawing
 )
 
 REFERENCE_SIZE = 256

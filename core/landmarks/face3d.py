@@ -50,7 +50,7 @@ MEAN_FACE_3D = np.column_stack([_TABLE[:, :2], _TABLE[:, 2] - _TABLE[:, 2].mean(
 def lift(points: np.ndarray) -> np.ndarray:
     """2D landmarks (68, 2) -> (68, 3): the same x, y and the mean face's depths, scaled to this face
     (by the similarity that best maps the mean face's x, y onto the points)."""
-    from core.landmarks.track import similarity
+    from .track import similarity
 
     p = np.asarray(points, dtype=np.float64)[:, :2]
     m = similarity(MEAN_FACE_3D[:, :2], p)

@@ -1,40 +1,11 @@
-"""Landmark tracks: the file format, extraction from a driving video, and retargeting onto a reference face.
+"""Landmark tracks: extraction from a driving video, smoothing, and retargeting onto a reference face.
 
-Track file format, version 1
-----------------------------
-A UTF-8 JSON object (docs/TRACK_FORMAT.md says the same, with an example)::
-
-    {
-     "format": "neural-talking-heads/landmark-track",
-     "version": 1,
-     "space": "pixels",
-     "image_size": [W, H],
-     "fps": 25.0,
-     "stride": 1,
-     "source": "driving.mp4",
-     "dims": 2,
-     "frames": [
-      {"frame": 0, "filled": false, "points": [[x, y], ... 68 points]},
-      ...
-     ]
-    }
-
-- `format`, `version`: exactly these; a reader refuses other formats and other versions.
-- `space`: "pixels": x to the right, y down, in pixels of the source frame (`image_size` = [width, height]),
-  0-based with pixel centres at integers (dlib's convention). With `dims` 3 each point is [x, y, z], z the
-  depth in the same pixel scale, positive away from the camera, relative to the mean depth of the 68 points.
-- `fps`: frames per second of the track itself (the source's rate divided by `stride`).
-- `stride`: how many source frames one track frame stands for; `frame` numbers are source frame numbers,
-  strictly increasing by exactly `stride` (no gaps, no duplicates: a frame without a face is still listed).
-- `source`: the file name the track was extracted from, or null.
-- `frames[i].points`: 68 points in iBUG 300-W order. `filled` is true where no face was found and the points
-  were interpolated between the nearest frames that had one (or copied from the nearest, at either end).
-- Every coordinate is finite and within one image size of the frame (points far outside mean the track does
-  not belong to this image size).
+The file format and the `Track` class live in `core.landmarks.track_file` (numpy and json only, so the
+add-on reads and writes tracks with it too).
 
 Extraction
 ----------
-`extract_track` decodes the video (OpenCV), detects landmarks frame after frame with
+`extract_track` decodes the video (`core.video`), detects landmarks frame after frame with
 `core.landmarks.detect.LandmarkDetector` (which re-uses the face box between detector runs), fills frames
 without a face, and smooths the points over time with the One Euro filter (Casiez et al. 2012): a low-pass
 filter whose cut-off rises with the speed of the point, so a still face stops jittering and a fast mouth
@@ -59,182 +30,20 @@ Retargeting
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from core.errors import UserError
-from core.progress import Progress, report
-
-FORMAT = "neural-talking-heads/landmark-track"
-VERSION = 1
-SPACE = "pixels"
-N_POINTS = 68
-
-# Points an expression hardly moves: nose bridge and base, outer and inner eye corners.
-RIGID_POINTS = np.array([27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45])
+from ..errors import UserError
+from ..progress import Progress, report
+from ..video import VideoReader
+from .groups import INNER_LIP_PAIRS, LEFT_LIDS, OUTER_EYE_CORNERS, RIGHT_LIDS, RIGID
+from .track_file import N_POINTS, Track
 
 
-@dataclass
-class Track:
-    """`points` (N, 68, 2 or 3) float32 in the source frame's pixels; `frames` (N,) source frame numbers;
-    `filled` (N,) bool, true where the points were interpolated; `image_size` (width, height)."""
-
-    points: np.ndarray
-    frames: np.ndarray
-    filled: np.ndarray
-    fps: float
-    image_size: tuple[int, int]
-    stride: int = 1
-    source: str | None = None
-    extraction: dict = field(default_factory=dict, compare=False)  # how it was made (not saved)
-
-    def __post_init__(self):
-        self.points = np.asarray(self.points, dtype=np.float32)
-        self.frames = np.asarray(self.frames, dtype=np.int64)
-        self.filled = np.asarray(self.filled, dtype=bool)
-        problem = _problem(self.points, self.frames, self.filled, self.fps, self.image_size, self.stride)
-        if problem:
-            raise ValueError(problem)
-
-    def __len__(self) -> int:
-        return len(self.frames)
-
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the track (atomically: a temporary file renamed into place)."""
-        from core.landmarks.jsonio import write_text_atomic
-
-        header = {"format": FORMAT, "version": VERSION, "space": SPACE,
-                  "image_size": [int(v) for v in self.image_size], "fps": float(self.fps),
-                  "stride": int(self.stride), "source": self.source, "dims": int(self.points.shape[2])}
-        lines = [json.dumps({"frame": int(f), "filled": bool(m),
-                             "points": np.round(p.astype(np.float64), 3).tolist()}, separators=(",", ":"))
-                 for f, m, p in zip(self.frames, self.filled, self.points)]
-        head = json.dumps(header, indent=1)[:-2]  # drop the closing "\n}" to append the frames
-        write_text_atomic(path, head + ',\n "frames": [\n  ' + ",\n  ".join(lines) + "\n ]\n}\n")
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> "Track":
-        """Read and validate a track file; any problem is a UserError naming the file and what is wrong."""
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UserError(f"{path}: no such track file; check the path") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise UserError(f"cannot read {path} ({e}); give a track written by `python -m core track`") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise UserError(f"{path} is not valid JSON (line {e.lineno}: {e.msg}); re-extract the track") from None
-        except ValueError as e:  # e.g. a number with more digits than Python converts
-            raise UserError(f"{path} is not valid JSON ({e}); re-extract the track") from None
-        except RecursionError:
-            raise UserError(f"{path} is not a landmark track (nested too deeply)") from None
-        return cls.from_dict(data, str(path))
-
-    @classmethod
-    def from_dict(cls, data, name: str = "track") -> "Track":
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise UserError(f"{name} is not a landmark track (no \"format\": \"{FORMAT}\"); "
-                            "give a file written by `python -m core track`")
-        version = data.get("version")
-        if version != VERSION:
-            newer = _is_number(version) and version > VERSION
-            raise UserError(f"{name} is track format version {version!r}; this program reads version {VERSION}"
-                            + ("; update the program" if newer else "; re-extract the track"))
-        if data.get("space") != SPACE:
-            raise UserError(f"{name}: \"space\" must be \"{SPACE}\"; re-extract the track")
-        size = data.get("image_size")
-        if not (isinstance(size, list) and len(size) == 2 and all(_is_int(v) and 0 < v < 1 << 20 for v in size)):
-            raise UserError(f"{name}: \"image_size\" must be [width, height] in pixels; re-extract the track")
-        fps, stride, dims = data.get("fps"), data.get("stride"), data.get("dims")
-        if not (_is_number(fps) and 0 < fps < 10000):
-            raise UserError(f"{name}: \"fps\" must be a positive number; re-extract the track")
-        if not (_is_int(stride) and 1 <= stride < 1 << 20):
-            raise UserError(f"{name}: \"stride\" must be a positive whole number; re-extract the track")
-        if not _is_int(dims) or dims not in (2, 3):
-            raise UserError(f"{name}: \"dims\" must be 2 or 3; re-extract the track")
-        source = data.get("source")
-        if source is not None and not isinstance(source, str):
-            raise UserError(f"{name}: \"source\" must be a file name or null; re-extract the track")
-        frames = data.get("frames")
-        if not isinstance(frames, list) or not frames:
-            raise UserError(f"{name} has no frames; re-extract the track")
-        numbers, filled, points = [], [], []
-        for i, entry in enumerate(frames):
-            if not isinstance(entry, dict) or not _is_int(entry.get("frame")) or \
-                    not 0 <= entry["frame"] < 1 << 40 or not isinstance(entry.get("filled"), bool):
-                raise UserError(f"{name}: entry {i} of \"frames\" needs a \"frame\" number (0 or more), a "
-                                "true/false \"filled\" and \"points\"; re-extract the track")
-            numbers.append(entry["frame"])
-            filled.append(entry["filled"])
-            points.append(_point_array(entry.get("points"), dims, name, entry["frame"]))
-        problem = _problem(np.stack(points), numbers, np.array(filled), float(fps), tuple(size), stride)
-        if problem:
-            raise UserError(f"{name}: {problem}; re-extract the track")
-        return cls(np.stack(points), np.array(numbers, dtype=np.int64), np.array(filled), float(fps),
-                   (int(size[0]), int(size[1])), int(stride), source)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value) -> bool:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an integer too large for a float
-        return False
-
-
-def _point_array(value, dims: int, name: str, frame) -> np.ndarray:
-    try:
-        array = np.array(value)
-    except (ValueError, TypeError, OverflowError):
-        array = None
-    if array is None or array.dtype.kind not in "iuf" or array.shape != (N_POINTS, dims):
-        raise UserError(f"{name}: frame {frame} must hold {N_POINTS} points of {dims} numbers each; "
-                        "re-extract the track")
-    with np.errstate(over="ignore"):
-        return array.astype(np.float64)
-
-
-def _problem(points: np.ndarray, frames, filled: np.ndarray, fps: float, image_size, stride: int) -> str | None:
-    """What is wrong with a track's contents (None if nothing): shapes, values, frame numbering."""
-    frames = np.asarray(frames)
-    n = len(frames)
-    if points.ndim != 3 or points.shape[1:] not in ((N_POINTS, 2), (N_POINTS, 3)) or len(points) != n or \
-            filled.shape != (n,) or n == 0:
-        return f"expected N frames of {N_POINTS} points with 2 or 3 coordinates, got points {points.shape}, " \
-               f"{n} frame numbers and {filled.shape} filled flags"
-    if not (np.isfinite(fps) and fps > 0) or stride < 1:
-        return "fps and stride must be positive"
-    finite = np.isfinite(points).all(axis=(1, 2))
-    if not finite.all():
-        return f"frame {frames[np.argmin(finite)]} has a coordinate that is not a finite number"
-    width, height = image_size
-    span = np.array([width, height], dtype=np.float64)
-    xy = points[..., :2].astype(np.float64)
-    outside = ((xy < -span) | (xy > 2 * span)).any(axis=(1, 2))
-    if outside.any():
-        return f"frame {frames[np.argmax(outside)]} has points far outside the {width}x{height} image " \
-               "(the track does not belong to this image size)"
-    steps = np.diff(frames)
-    if (steps == 0).any():
-        return f"frame {frames[1:][steps == 0][0]} appears twice"
-    if (steps != stride).any():
-        k = int(np.argmax(steps != stride))
-        return (f"frames jump from {frames[k]} to {frames[k + 1]} (with a stride of {stride}, frame numbers must "
-                f"rise by {stride} each, with none missing)")
-    return None
+RIGID_POINTS = np.array(RIGID)
 
 
 # --- extraction from video ---------------------------------------------------------------------------------
@@ -243,48 +52,28 @@ def extract_track(video_path: str | os.PathLike, progress: Progress | None = Non
                   backend: str = "auto", smooth: bool = True, with_3d: bool = False,
                   redetect_every: int = 10) -> Track:
     """Landmarks of every `stride`-th frame of a video: tracked, gap-filled and (by default) smoothed."""
-    import cv2
-
-    from core.landmarks.detect import LandmarkDetector
+    from .detect import LandmarkDetector
 
     if stride < 1:
         raise UserError("--stride must be 1 or more")
     path = Path(video_path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such video file; check the path")
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise UserError(f"{path} is not a video this program can read; convert it to MP4 (H.264)")
-    detector = LandmarkDetector(backend, redetect_every=redetect_every, with_3d=with_3d)
-    if with_3d and not detector.model.gives_3d:
-        raise UserError(f"3D landmarks need the FAN backend; the {detector.model.name} backend gives 2D only")
-    source_fps = capture.get(cv2.CAP_PROP_FPS)
-    source_fps = source_fps if np.isfinite(source_fps) and 0 < source_fps < 1000 else 25.0
-    expected = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
-    total = max(1, -(-expected // stride))
-    found: list[np.ndarray | None] = []
-    size = None
-    started = time.perf_counter()
-    try:
-        index = 0
-        while True:
+    with VideoReader(path) as video:
+        detector = LandmarkDetector(backend, redetect_every=redetect_every, with_3d=with_3d)
+        if with_3d and not detector.model.gives_3d:
+            raise UserError(f"3D landmarks need the FAN backend; the {detector.model.name} backend gives 2D only")
+        source_fps = video.fps
+        total = max(1, -(-video.frame_count // stride))
+        found: list[np.ndarray | None] = []
+        size = None
+        started = time.perf_counter()
+        for index, (_, convert) in enumerate(video.decoded()):
             if index % stride:
-                ok = capture.grab()
-            else:
-                ok, bgr = capture.read()
-                if ok:
-                    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                    size = (rgb.shape[1], rgb.shape[0])
-                    detection = detector(rgb)
-                    points = None if detection is None else \
-                        (detection.points3d if with_3d else detection.points)
-                    found.append(points)
-                    report(progress, len(found), max(total, len(found)), f"landmarks: frame {index}")
-            if not ok:
-                break
-            index += 1
-    finally:
-        capture.release()
+                continue
+            rgb = convert()
+            size = (rgb.shape[1], rgb.shape[0])
+            detection = detector(rgb)
+            found.append(None if detection is None else (detection.points3d if with_3d else detection.points))
+            report(progress, len(found), max(total, len(found)), f"landmarks: frame {index}")
     elapsed = time.perf_counter() - started
     if not found:
         raise UserError(f"no frames could be decoded from {path}; convert it to MP4 (H.264)")
@@ -317,7 +106,7 @@ def fill_gaps(points: np.ndarray) -> np.ndarray:
 def face_scale(points: np.ndarray) -> float:
     """A robust size of the face in a sequence (N, 68, D): the median distance between the outer eye
     corners, which expressions do not change."""
-    eyes = np.linalg.norm(points[:, 36, :2] - points[:, 45, :2], axis=-1)
+    eyes = np.linalg.norm(points[:, OUTER_EYE_CORNERS[0], :2] - points[:, OUTER_EYE_CORNERS[1], :2], axis=-1)
     return float(max(np.median(eyes), 1e-6))
 
 
@@ -364,9 +153,9 @@ def neutral_frame(points: np.ndarray, usable: np.ndarray | None = None) -> int:
     measured in inter-ocular distances; ties go to the earliest. `usable` restricts the choice (e.g. to
     frames where a face was found)."""
     p = np.asarray(points, dtype=np.float64)[..., :2]
-    eyes = np.linalg.norm(p[:, 36] - p[:, 45], axis=-1) + 1e-6
-    mouth = sum(np.linalg.norm(p[:, a] - p[:, b], axis=-1) for a, b in ((61, 67), (62, 66), (63, 65))) / 3
-    lids = sum(np.linalg.norm(p[:, a] - p[:, b], axis=-1) for a, b in ((37, 41), (38, 40), (43, 47), (44, 46))) / 4
+    eyes = np.linalg.norm(p[:, OUTER_EYE_CORNERS[0]] - p[:, OUTER_EYE_CORNERS[1]], axis=-1) + 1e-6
+    mouth = sum(np.linalg.norm(p[:, a] - p[:, b], axis=-1) for a, b in INNER_LIP_PAIRS) / 3
+    lids = sum(np.linalg.norm(p[:, a] - p[:, b], axis=-1) for a, b in RIGHT_LIDS + LEFT_LIDS) / 4
     score = (mouth - lids) / eyes
     if usable is not None and np.any(usable):
         score = np.where(usable, score, np.inf)
@@ -424,29 +213,175 @@ def retarget(track: Track, reference_points: np.ndarray, mode: str = "relative",
     return out.astype(np.float32)
 
 
+def retarget_track(track: Track, reference_points: np.ndarray, image_size: tuple[int, int],
+                   mode: str = "relative", neutral: int | None = None, source: str | None = None) -> Track:
+    """`retarget` as a track in the reference image's pixels (`image_size` = its (width, height)): the same
+    frame numbers, rate and filled flags as the driver's."""
+    points = retarget(track, reference_points, mode, neutral)
+    try:
+        return Track(points, track.frames, track.filled, track.fps, tuple(int(v) for v in image_size), track.stride,
+                     track.source if source is None else source)
+    except ValueError as e:   # the driver moves the face far out of the picture
+        raise UserError(f"the retargeted track does not fit the {image_size[0]}x{image_size[1]} reference ({e}); "
+                        "use --retarget relative or a driver whose head stays in view") from None
+
+
+def resample(track: Track, fps: float) -> Track:
+    """The track at another frame rate, points interpolated linearly in time; frames numbered from 0 by 1.
+    Its duration (frames / fps) stays the same."""
+    if not (np.isfinite(fps) and 0 < fps <= 1000):
+        raise UserError(f"--fps must be above 0 and at most 1000, got {fps:g}")
+    if abs(fps - track.fps) < 1e-9:
+        return track
+    count = max(1, int(round(len(track) * fps / track.fps)))
+    times = np.arange(count) / fps * track.fps            # in the track's frame indices
+    times = np.clip(times, 0, len(track) - 1)
+    flat = track.points.reshape(len(track), -1).astype(np.float64)
+    index = np.arange(len(track))
+    points = np.stack([np.interp(times, index, flat[:, j]) for j in range(flat.shape[1])], axis=1)
+    filled = track.filled[np.clip(np.rint(times).astype(int), 0, len(track) - 1)]
+    return Track(points.reshape(count, *track.points.shape[1:]), np.arange(count), filled, float(fps),
+                 track.image_size, 1, track.source)
+
+
+def expression_track(reference_points: np.ndarray, image_size: tuple[int, int], keys: list[str],
+                     weights: np.ndarray, fps: float, source: str | None = None) -> tuple[Track, list[str]]:
+    """ARKit-named expression weights (frames, len(keys)) in [0, 1] applied to a photo's face: the rig's
+    expression model (`core.rig.expression_deltas`, measured on this face, lifted to 3D with the generic
+    face's depths) seen from the front. Returns the track in the photo's pixels and the keys the rig has no
+    shape for (skipped, as the rig skips them)."""
+    from ..rig import expression_deltas, face_depths
+    from .face3d import lift
+
+    reference = np.asarray(reference_points, dtype=np.float64)
+    if reference.shape != (N_POINTS, 2) or not np.isfinite(reference).all():
+        raise UserError(f"the reference landmarks must be {N_POINTS} finite (x, y) points")
+    weights = np.asarray(weights, dtype=np.float64).reshape(-1, len(keys))
+    if not len(weights):
+        raise UserError("the expression curves hold no frames; write them again with `python -m core lipsync`")
+    # the rig's face frame: x to the right of the picture, y up, z towards the camera
+    rest = np.column_stack([reference[:, 0], -reference[:, 1], face_depths(lift(reference))])
+    deltas = expression_deltas(rest)
+    used = [k for k in keys if k in deltas]
+    skipped = [k for k in keys if k not in deltas]
+    points = np.repeat(reference[None], len(weights), axis=0)
+    if used:
+        shapes = np.stack([deltas[k][:, :2] * [1.0, -1.0] for k in used])           # (K, 68, 2), y down
+        points = points + np.einsum("fk,kpd->fpd", weights[:, [keys.index(k) for k in used]], shapes)
+    track = Track(points, np.arange(len(points)), np.zeros(len(points), bool), float(fps),
+                  tuple(int(v) for v in image_size), 1, source)
+    return track, skipped
+
+
+def load_reference(path: str | os.PathLike, backend: str = "auto") -> tuple[np.ndarray, tuple[int, int]]:
+    """The face to retarget onto: a photo (its landmarks are detected), or a JSON file with 68 `points` and
+    the `image_size` [width, height] (what `python -m core detect IMAGE --json REF.json` writes).
+    Returns the points (68, 2) and the image size."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such photo or landmark file; check the path")
+    with open(path, "rb") as f:
+        starts_like_json = f.read(64).lstrip()[:1] == b"{"
+    if path.suffix.lower() != ".json" and not starts_like_json:
+        from ..images import load_image
+        from .detect import detect_landmarks
+
+        image = load_image(path)
+        return detect_landmarks(image, backend=backend).points, (image.shape[1], image.shape[0])
+    from ..text_file import parse_json, read_text
+
+    remedy = "give a photo, or landmarks written by `python -m core detect IMAGE --json REF.json`"
+    data = parse_json(read_text(path, "landmark file", remedy), str(path), remedy)
+    size = data.get("image_size") if isinstance(data, dict) else None
+    try:
+        points = np.asarray(data["points"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError):
+        points = None
+    if points is None or points.shape != (N_POINTS, 2) or not np.isfinite(points).all() or not (
+            isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and 0 < v < 1 << 20 for v in size)):
+        raise UserError(f"{path} holds no \"points\" ({N_POINTS} x, y pairs) with an \"image_size\" [width, height]; "
+                        + remedy)
+    return points.astype(np.float32), (int(size[0]), int(size[1]))
+
+
 # --- command line: python -m core track VIDEO --out TRACK.json ---------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("video", help="a driving video with one face")
-    parser.add_argument("--out", required=True, metavar="TRACK.json", help="where to write the track")
+    parser.add_argument("video", help="a driving video with one face (a phone's rotation tag is applied)")
+    parser.add_argument("--out", "--json", dest="out", required=True, metavar="TRACK.json",
+                        help="where to write the track (docs/TRACK_FORMAT.md); - writes it to standard output")
     parser.add_argument("--stride", type=int, default=1, help="use every k-th frame (default: 1)")
     parser.add_argument("--backend", choices=("auto", "fan", "dlib"), default="auto",
-                        help="landmark detector (default: auto)")
+                        help="landmark detector (default: auto, FAN where its weights load, else dlib)")
     parser.add_argument("--no-smooth", action="store_true", help="keep the raw per-frame landmarks")
     parser.add_argument("--with-3d", action="store_true", help="3D points (FAN backend only)")
 
 
-def run(args: argparse.Namespace) -> int:
-    from core.progress import TqdmProgress
+def _writable(out: str) -> Path | None:
+    """The output path (None for standard output), its folder checked before any work is done."""
+    if out == "-":
+        return None
+    path = Path(out)
+    if not path.parent.is_dir():
+        raise UserError(f"cannot write {path}: the folder {path.parent} does not exist; create it first")
+    return path
 
-    bar = TqdmProgress("landmarks")
+
+def _write_track(track: Track, out: Path | None) -> None:
+    from ..progress import write_data
+
+    if out is None:
+        write_data(track.to_json())
+    else:
+        track.save(out)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..progress import bar, info
+
+    out = _writable(args.out)
+    progress = bar("landmarks")
     try:
-        track = extract_track(args.video, progress=bar, stride=args.stride, backend=args.backend,
+        track = extract_track(args.video, progress=progress, stride=args.stride, backend=args.backend,
                               smooth=not args.no_smooth, with_3d=args.with_3d)
     finally:
-        bar.close()
-    track.save(args.out)
-    info = track.extraction
-    print(f"wrote {args.out}: {len(track)} frames at {track.fps:g} fps, {int(track.filled.sum())} without a face "
-          f"(filled), {info['backend']}, {1000 * info['seconds_per_frame']:.1f} ms per frame")
+        if progress is not None:
+            progress.close()
+    _write_track(track, out)
+    stats = track.extraction
+    info(f"wrote {out or 'the track to standard output'}: {len(track)} frames at {track.fps:g} fps, "
+         f"{int(track.filled.sum())} without a face (filled), {stats['backend']}, "
+         f"{1000 * stats['seconds_per_frame']:.1f} ms per frame")
+    return 0
+
+
+# --- command line: python -m core retarget TRACK --onto PHOTO|REF.json --out TRACK.json --------------------
+
+def add_retarget_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("track", metavar="TRACK", help="a landmark track (JSON), e.g. from `python -m core track`")
+    parser.add_argument("--onto", required=True, metavar="PHOTO|REF.json",
+                        help="the face to move: a photo, or its landmarks from `python -m core detect IMAGE --json`")
+    parser.add_argument("--out", "--json", dest="out", required=True, metavar="TRACK.json",
+                        help="the track in the photo's pixels, for `python -m core generate`; - writes it to "
+                             "standard output")
+    parser.add_argument("--mode", "--retarget", dest="mode", choices=("relative", "absolute"), default="relative",
+                        help="relative (default): the driver's motion onto the photo's face shape; absolute: the "
+                             "driver's own face shape, aligned (self-reenactment)")
+    parser.add_argument("--neutral", type=int, metavar="N",
+                        help="the track's neutral frame (its index, from 0; default: the one with the most closed "
+                             "mouth and most open eyes)")
+    parser.add_argument("--backend", choices=("auto", "fan", "dlib"), default="auto",
+                        help="landmark detector for a photo (default: auto)")
+
+
+def run_retarget(args: argparse.Namespace) -> int:
+    from ..progress import info
+
+    driver = Track.load(args.track)
+    out = _writable(args.out)
+    points, size = load_reference(args.onto, args.backend)
+    track = retarget_track(driver, points, size, args.mode, args.neutral)
+    _write_track(track, out)
+    info(f"wrote {out or 'the track to standard output'}: {len(track)} frames at {track.fps:g} fps, {args.mode} "
+         f"retargeting onto {Path(args.onto).name} ({size[0]}x{size[1]})")
     return 0

@@ -6,7 +6,7 @@ drawing y. Its intermediate features serve the feature-matching loss.
 import torch
 import torch.nn as nn
 
-from core.model.blocks import Trunk
+from .blocks import Trunk
 
 
 class Discriminator(nn.Module):

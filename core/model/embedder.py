@@ -2,7 +2,7 @@
 import torch
 import torch.nn as nn
 
-from core.model.blocks import Trunk
+from .blocks import Trunk
 
 
 class Embedder(nn.Module):

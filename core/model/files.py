@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from core.errors import UserError
+from ..errors import UserError
 
 PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04")   # pickle, torch.save zip
 

@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from core.model.warp import head_region, mouth_opening, warp_grid
+from .warp import eye_closure, eye_openings, head_region, mouth_opening, mouth_widening, warp_grid
 
 
 class AdaIN(nn.Module):
@@ -69,8 +69,9 @@ class Up(nn.Module):
 
 
 class Generator(nn.Module):
-    def __init__(self, dim: int = 256, channels=(16, 32, 64, 128, 256), res_blocks: int = 2):
+    def __init__(self, dim: int = 256, channels=(16, 32, 64, 128, 256), res_blocks: int = 2, rules: int = 1):
         super().__init__()
+        self.rules = rules      # which fixed rules say where new colours may go (a setting of the prior)
         c = channels
         self.stem = nn.Conv2d(9, c[0], 3, padding=1)
         self.down = nn.ModuleList(nn.Conv2d(a, b, 4, stride=2, padding=1) for a, b in zip(c[:-1], c[1:]))
@@ -84,6 +85,12 @@ class Generator(nn.Module):
         with torch.no_grad():
             self.head.bias[3] = 4.0                      # the warp's weight ~ 0.96: start from the warp
             self.P.weight.mul_(0.1)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Generator":
+        """The generator a checkpoint's or person file's config describes (files before rule set 2: 1)."""
+        rules = config.get("rules", 2 if config.get("paint_eyes") else 1)
+        return cls(config.get("dim", 256), rules=int(rules))
 
     def forward(self, reference: torch.Tensor, ref_points: torch.Tensor, drv_points: torch.Tensor,
                 drawing: torch.Tensor, psi: torch.Tensor | None = None, embedding: torch.Tensor | None = None,
@@ -113,15 +120,37 @@ class Generator(nn.Module):
         # Where the head is or was, the unwarped reference is never right (it would ghost the photo's face and
         # hair where they were): there only the warp and new colours may be used.
         drv_head = head_region(drv_points, size, grid_size)    # two calls, not one on both: in an ONNX export
-        head = torch.maximum(drv_head, head_region(ref_points, size, grid_size))   # the batch must stay free
-        # Over the driver's head, new colours only in and around the mouth's opening (teeth, tongue, the lips'
-        # inner edge): everywhere else there the warp holds the photo's own sharp skin, eyes, brows and hair,
-        # which is what identity is made of. Off the head they fill what the head uncovers.
-        mouth = mouth_opening(drv_points, size, grow=size // 128)    # widened by about 4 pixels at 256
+        ref_head = head_region(ref_points, size, grid_size)    # the batch must stay free
+        head = torch.maximum(drv_head, ref_head)
         logits = out[:, 3:6]
-        keep = torch.cat([torch.ones_like(head), 1 - head, torch.maximum(1 - drv_head, mouth)], 1)
-        odds = torch.exp(logits - logits.amax(1, keepdim=True)) * keep     # a softmax, the reference masked
-        weights = odds / odds.sum(1, keepdim=True)
+        keep = torch.cat([torch.ones_like(head), 1 - head, self.new_colours(drv_points, ref_points, drv_head,
+                                                                           ref_head, size)], 1)
+        odds = torch.exp(logits - logits.amax(1, keepdim=True))             # a softmax over what is allowed
+        if self.rules == 1:
+            weights = odds * keep / (odds * keep).sum(1, keepdim=True)
+        else:
+            # Bounded by the allowance, not only weighed by it: where a soft edge allows a little, the network
+            # gets a little, however large its logit (a masked logit is never trained down: it came through
+            # as a rainbow beside the eyes); the warp takes the rest.
+            odds = odds * (keep > 0)
+            bounded = (odds[:, 1:] / odds.sum(1, keepdim=True)) * keep[:, 1:]
+            weights = torch.cat([1 - bounded.sum(1, keepdim=True), bounded], 1)
         image = weights[:, 0:1] * warped + weights[:, 1:2] * reference + weights[:, 2:3] * colour
         return {"image": image, "warped": warped, "colour": colour, "weights": weights,
                 "new_colour": weights[:, 2:3]}
+
+    def new_colours(self, drv_points, ref_points, drv_head, ref_head, size: int) -> torch.Tensor:
+        """(B, 1, S, S) in [0, 1]: where new colours may be used. Over the driver's head the warp holds the
+        photo's own sharp skin, eyes, brows and hair, which is what identity is made of, so new colours go
+        only where the photo cannot show what the driver shows.
+        Rule set 1: in and around the mouth's opening (teeth, tongue, the lips' inner edge), and anywhere
+        off the head. Rule set 2 (the priors since 2026-12-01) keeps the photo wherever it is right, so that
+        at the photo's own landmarks the frame is the photo: the mouth's opening only as far as it opens
+        beyond the photo's (edges soft), the lids as far as the eyes close beyond the photo's (a closing lid
+        is skin the photo never showed: the warp squashes the open eye into a dark slit), and off the head
+        only the background the head uncovers as it moves away."""
+        if self.rules == 1:
+            return torch.maximum(1 - drv_head, mouth_opening(drv_points, size, grow=size // 128))
+        mouth = mouth_opening(drv_points, size, grow=size // 128, soften=True) * mouth_widening(drv_points, ref_points)
+        lids = eye_openings(drv_points, size, grow=max(1, 3 * size // 256)) * eye_closure(drv_points, ref_points)
+        return torch.maximum(torch.maximum(mouth, lids), (ref_head - drv_head).clamp_min(0))

@@ -70,6 +70,11 @@ class VGG19Features(nn.Module):
 
 def load_vgg19() -> VGG19Features | None:
     """VGG19 with ImageNet weights from torch's cache (downloading them when online), else None."""
+    from .. import online
+
+    if not online.may_fetch(VGG19_URL):
+        online.skipped("VGG19's ImageNet weights (fine-tuning uses the offline content loss, L1 + SSIM)")
+        return None
     model = VGG19Features()
     try:
         state = torch.hub.load_state_dict_from_url(VGG19_URL, progress=False, map_location="cpu",
@@ -126,3 +131,26 @@ def hinge_g(fake_score: torch.Tensor) -> torch.Tensor:
 
 def feature_matching(fake_features, real_features) -> torch.Tensor:
     return sum(F.l1_loss(f, r.detach()) for f, r in zip(fake_features, real_features))
+
+
+def region_mask(points: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, 1, size, size): one over boxes around both eyes and the mouth of the landmarks (B, 68, 2), the
+    regions the evaluation scores apart (eyes 1.3x their width and 0.6x it tall, the mouth 1.3x its box)."""
+    axis = torch.arange(size, device=points.device, dtype=points.dtype)
+    mask = torch.zeros(points.shape[0], size, size, device=points.device, dtype=points.dtype)
+    for group, tall in ((slice(36, 42), 0.6), (slice(42, 48), 0.6), (slice(48, 68), None)):
+        lo, hi = points[:, group].amin(1), points[:, group].amax(1)                   # (B, 2)
+        centre, extent = (lo + hi) / 2, (hi - lo) * 1.3
+        half_w = extent[:, 0] / 2
+        half_h = extent[:, 0] * tall / 2 if tall else extent[:, 1] / 2
+        inside_x = (axis[None] - centre[:, :1]).abs() <= half_w[:, None]               # (B, S)
+        inside_y = (axis[None] - centre[:, 1:]).abs() <= half_h[:, None]
+        mask = torch.maximum(mask, (inside_y[:, :, None] & inside_x[:, None, :]).to(mask.dtype))
+    return mask[:, None]
+
+
+def region_l1(fake: torch.Tensor, real: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error over the eyes' and the mouth's boxes alone: where a warp is weakest, and where
+    the whole-frame L1 barely notices a closed lid or an open mouth."""
+    mask = region_mask(points, fake.shape[-1])
+    return ((fake - real).abs() * mask).sum() / (mask.sum() * fake.shape[1]).clamp_min(1.0)

@@ -14,10 +14,12 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-import core
-from core.landmarks.draw import draw_landmarks
-from core.model.files import load_tensors, save_tensors
-from core.model.generator import Generator
+from .. import __version__
+from ..landmarks.draw import draw_landmarks
+from .files import load_tensors, save_tensors
+from .generator import Generator
+from ..landmarks.align import native_box, paste_box
+from .native import NativeRenderer
 
 PERSON = "talking-heads-person"
 PERSON_VERSION = 2    # 2: the three-source generator (warp, reference, new colours)
@@ -46,6 +48,10 @@ class PersonRenderer(nn.Module):
         return centred / centred.norm(dim=(-2, -1), keepdim=True).clamp_min(1e-6)
 
     def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
+        return self.parts(landmarks)["image"]
+
+    def parts(self, landmarks: torch.Tensor) -> dict:
+        """The generator's image and its parts (weights, colours) for landmarks in reference-image pixels."""
         drv = (landmarks - self.origin) * self.scale
         distance = (self._shape(drv)[:, None] - self._shape(self.ref_points)[None]).square().sum((-2, -1))
         nearest = distance.argmin(1)                                  # (B,)
@@ -53,7 +59,7 @@ class PersonRenderer(nn.Module):
         ref_points = self.ref_points[nearest]
         drawing = draw_landmarks(drv, self.size)
         psi = self.psi.expand(landmarks.shape[0], -1)
-        return self.generator(reference, ref_points, drv, drawing, psi=psi)["image"]
+        return self.generator(reference, ref_points, drv, drawing, psi=psi)
 
 
 @dataclass
@@ -75,6 +81,14 @@ class Person:
         refs = torch.from_numpy(self.references).permute(0, 3, 1, 2).float() / 255
         return PersonRenderer(self.generator, self.psi, refs, torch.from_numpy(self.ref_points), self.box).eval()
 
+    def native_renderer(self) -> NativeRenderer:
+        """The renderer of frames at the photo's own resolution (its face box, to `paste` into the photo)."""
+        return NativeRenderer(self.renderer(), self.image, self.image_points, self.box).eval()
+
+    @property
+    def native_box(self) -> tuple[int, int, int]:
+        return native_box(self.box)
+
     @torch.no_grad()
     def render_crops(self, points: np.ndarray, device: str | torch.device = "cpu", batch: int = 16) -> np.ndarray:
         """(N, 68, 2) landmarks in reference-image pixels -> (N, S, S, 3) uint8 crops."""
@@ -85,11 +99,17 @@ class Person:
             out.append((module(x).clamp(0, 1) * 255 + 0.5).byte().permute(0, 2, 3, 1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.size, self.size, 3), np.uint8)
 
-    def render_frames(self, points: np.ndarray, device: str | torch.device = "cpu") -> np.ndarray:
+    @torch.no_grad()
+    def render_frames(self, points: np.ndarray, device: str | torch.device = "cpu", batch: int = 4) -> np.ndarray:
         """(N, 68, 2) landmarks -> (N, H, W, 3) uint8 frames at the reference's own size and framing."""
-        from core.landmarks.align import paste_back
-
-        return np.stack([paste_back(self.image, crop, self.box) for crop in self.render_crops(points, device)])
+        module = self.native_renderer().to(device)
+        x0, y0, _ = self.native_box
+        frames = []
+        for i in range(0, len(points), batch):
+            x = torch.as_tensor(np.asarray(points[i:i + batch], np.float32), device=device)
+            boxes = (module(x).clamp(0, 1) * 255 + 0.5).byte().permute(0, 2, 3, 1).cpu().numpy()
+            frames.extend(paste_box(self.image, b, x0, y0) for b in boxes)
+        return np.stack(frames) if frames else np.zeros((0, *self.image.shape), np.uint8)
 
     def save(self, path: str | Path) -> None:
         gen = {f"generator.{k}": v.half() if v.is_floating_point() else v
@@ -99,17 +119,17 @@ class Person:
                    "image": torch.from_numpy(np.ascontiguousarray(self.image)),
                    "image_points": torch.from_numpy(self.image_points.astype(np.float32))}
         header = {"format": PERSON, "version": PERSON_VERSION, "box": list(map(float, self.box)),
-                  "software": f"Neural Talking Heads {core.__version__}", "config": self.config}
+                  "software": f"Neural Talking Heads {__version__}", "config": self.config}
         save_tensors(path, tensors, header)
 
 
 def load_person(path: str | Path) -> Person:
     tensors, header = load_tensors(path, PERSON, PERSON_VERSION)
-    from core.errors import UserError
+    from ..errors import UserError
 
     try:
         gen_state = {k[len("generator."):]: v.float() for k, v in tensors.items() if k.startswith("generator.")}
-        generator = Generator(header["config"].get("dim", 256))
+        generator = Generator.from_config(header["config"])
         generator.load_state_dict(gen_state)
         return Person(generator.eval(), tensors["psi"].float(), tensors["references"].numpy(),
                       tensors["ref_points"].numpy(), tuple(header["box"]), tensors["image"].numpy(),

@@ -16,7 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.model.mean_face import MEAN_FACE_CROP
+from ..landmarks.groups import (BROWS, CHIN, INNER_LIP_PAIRS, INNER_LIPS, JAW, LEFT_EYE, LEFT_LIDS,
+                               OUTER_EYE_CORNERS, RIGHT_EYE, RIGHT_LIDS)
+from .mean_face import MEAN_FACE_CROP
 
 
 def border_points(size: int) -> np.ndarray:
@@ -35,7 +37,8 @@ def _triangulation() -> np.ndarray:
 
 TRIANGLES = _triangulation()
 IN_FACE = (TRIANGLES < 68).all(1)    # triangles between landmarks only: together, the face's hull
-IN_MOUTH = ((TRIANGLES >= 60) & (TRIANGLES < 68)).all(1)   # between inner-lip points: the mouth's opening
+IN_MOUTH = np.isin(TRIANGLES, INNER_LIPS).all(1)   # between inner-lip points: the mouth's opening
+IN_EYES = np.isin(TRIANGLES, RIGHT_EYE).all(1) | np.isin(TRIANGLES, LEFT_EYE).all(1)   # one eye's opening
 
 
 @functools.lru_cache(maxsize=32)
@@ -45,8 +48,9 @@ def _constants(device: torch.device, dtype: torch.dtype, size: int) -> tuple[tor
     triangles = torch.as_tensor(TRIANGLES, device=device)
     face_triangles = torch.as_tensor(TRIANGLES[IN_FACE], device=device)
     mouth_triangles = torch.as_tensor(TRIANGLES[IN_MOUTH], device=device)
+    eye_triangles = torch.as_tensor(TRIANGLES[IN_EYES], device=device)
     border = torch.as_tensor(border_points(size), dtype=dtype, device=device)
-    return triangles, face_triangles, mouth_triangles, border
+    return triangles, face_triangles, mouth_triangles, border, eye_triangles
 
 
 def with_border(points: torch.Tensor, size: int) -> torch.Tensor:
@@ -115,11 +119,13 @@ def warp_image(image: torch.Tensor, ref_points: torch.Tensor, drv_points: torch.
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)
 
 
-def _fill(points: torch.Tensor, triangles: torch.Tensor, size: int, grid_size: int, grow: int = 0) -> torch.Tensor:
+def _fill(points: torch.Tensor, triangles: torch.Tensor, size: int, grid_size: int, grow: int = 0,
+          soften: bool = False) -> torch.Tensor:
     """(B, 1, size, size): one inside the union of the given triangles of the landmarks (B, 68, 2), zero
     outside, widened by `grow` cells of the grid_size lattice the inside test runs on, and upsampled (so its
     edge is a few pixels soft). Widening on the lattice, row and column apart, costs a small fraction of a
-    max-pool at full size (that took a third of a frame's time on the CPU)."""
+    max-pool at full size (that took a third of a frame's time on the CPU). Widening that way squares the
+    region's corners; `soften` rounds them and its edge (a rectangle of new colours shows at full size)."""
     corners = points[:, triangles]                                                  # (B, T, 3, 2)
     to_bary = _invert3(torch.cat([corners, torch.ones_like(corners[..., :1])], -1).transpose(-1, -2))
     inside = (to_bary @ _pixels(grid_size, size, points).T).amin(2).amax(1)           # (B, P)
@@ -127,6 +133,8 @@ def _fill(points: torch.Tensor, triangles: torch.Tensor, size: int, grid_size: i
     if grow:
         filled = F.max_pool2d(filled, (2 * grow + 1, 1), (1, 1), (grow, 0))
         filled = F.max_pool2d(filled, (1, 2 * grow + 1), (1, 1), (0, grow))
+    if soften:
+        filled = F.avg_pool2d(filled, 3, 1, 1, count_include_pad=False)
     return F.interpolate(filled, size=(size, size), mode="bilinear", align_corners=True)
 
 
@@ -136,10 +144,38 @@ def face_hull(points: torch.Tensor, size: int, grid_size: int = 64, grow: int = 
     return _fill(points, _constants(points.device, points.dtype, size)[1], size, grid_size, grow)
 
 
-def mouth_opening(points: torch.Tensor, size: int, grow: int = 0) -> torch.Tensor:
+def mouth_opening(points: torch.Tensor, size: int, grow: int = 0, soften: bool = False) -> torch.Tensor:
     """(B, 1, size, size): one inside the inner lips, zero outside (nothing for a closed mouth), widened by
     `grow` cells of the half-resolution lattice it is tested on (an opening can be a few pixels tall)."""
-    return _fill(points, _constants(points.device, points.dtype, size)[2], size, size // 2, grow)
+    return _fill(points, _constants(points.device, points.dtype, size)[2], size, size // 2, grow, soften)
+
+
+def eye_openings(points: torch.Tensor, size: int, grow: int = 0) -> torch.Tensor:
+    """(B, 1, size, size): one inside both eyes' lids, widened by `grow` cells of the half-resolution lattice
+    it is tested on, edge soft. A closed eye's opening is a line: widened, it covers the lids over it."""
+    return _fill(points, _constants(points.device, points.dtype, size)[4], size, size // 2, grow, soften=True)
+
+
+def _gap(points: torch.Tensor, pairs) -> torch.Tensor:
+    """(B,): the mean distance of point pairs (upper, lower) of landmarks (B, 68, 2), in eye-corner spans."""
+    upper, lower = points[:, [a for a, _ in pairs]], points[:, [b for _, b in pairs]]
+    span = (points[:, OUTER_EYE_CORNERS[0]] - points[:, OUTER_EYE_CORNERS[1]]).norm(dim=-1)
+    return (upper - lower).norm(dim=-1).mean(1) / span.clamp_min(1e-3)
+
+
+def eye_closure(drv_points: torch.Tensor, ref_points: torch.Tensor) -> torch.Tensor:
+    """(B, 1, 1, 1) in [0, 1]: how far the driver's eyes are closed beyond the reference's. Zero up to 15 %
+    more closed (landmark jitter), one from half closed on."""
+    lids = RIGHT_LIDS + LEFT_LIDS
+    closure = 1 - _gap(drv_points, lids) / _gap(ref_points, lids).clamp_min(1e-3)
+    return ((closure - 0.15) / 0.35).clamp(0, 1)[:, None, None, None]
+
+
+def mouth_widening(drv_points: torch.Tensor, ref_points: torch.Tensor) -> torch.Tensor:
+    """(B, 1, 1, 1) in [0, 1]: how far the driver's lips are apart beyond the reference's. Zero up to 0.02
+    eye spans further (jitter), one from 0.1 on: by then the photo has no inside to show."""
+    wider = _gap(drv_points, INNER_LIP_PAIRS) - _gap(ref_points, INNER_LIP_PAIRS)
+    return ((wider - 0.02) / 0.08).clamp(0, 1)[:, None, None, None]
 
 
 def head_region(points: torch.Tensor, size: int, grid_size: int = 64) -> torch.Tensor:
@@ -150,9 +186,9 @@ def head_region(points: torch.Tensor, size: int, grid_size: int = 64) -> torch.T
     about one face height (chin to brows) above the brows, 1.3 face widths wide, turned with the face.
     Its edge is soft over about a tenth of the ellipse."""
     hull = face_hull(points, size, grid_size, grow=max(1, grid_size // 64))   # about 4 pixels at 256
-    chin, brows = points[:, 8], points[:, 17:27].mean(1)                              # (B, 2)
+    chin, brows = points[:, CHIN], points[:, BROWS].mean(1)                           # (B, 2)
     height = (brows - chin).norm(dim=-1, keepdim=True).clamp_min(1e-3)                 # (B, 1)
-    width = (points[:, 16] - points[:, 0]).norm(dim=-1, keepdim=True).clamp_min(1e-3)
+    width = (points[:, JAW[-1]] - points[:, JAW[0]]).norm(dim=-1, keepdim=True).clamp_min(1e-3)
     up = (brows - chin) / height                                                       # (B, 2)
     centre = chin + up * 0.9 * height
     axis = torch.arange(size, device=points.device, dtype=points.dtype)

@@ -1,8 +1,24 @@
-"""Every training setting in one place."""
+"""Every training setting in one place: meta-learning's (`TrainConfig`) and fine-tuning's presets.
+
+Standard library only: the add-on builds its preset list from `PRESETS` without the worker's packages."""
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+
+
+# Fine-tuning presets. steps: optimisation steps; lr: generator learning rate; lr_psi: for the person's AdaIN
+# parameters; help: what the add-on's preset list says of it.
+PRESETS = {
+    "instant": {"steps": 0, "lr": 0.0, "lr_psi": 0.0, "batch": 1},     # the prior and the embedding alone
+    "fast": {"steps": 30, "lr": 2e-5, "lr_psi": 1e-3, "batch": 4},
+    "quality": {"steps": 200, "lr": 2e-5, "lr_psi": 1e-3, "batch": 8},
+}
+PRESET_HELP = {
+    "instant": "No fine-tuning: the prior and the photo's embedding alone (a moment)",
+    "fast": "A short fine-tune (seconds on a GPU, a few minutes on a CPU)",
+    "quality": "A longer fine-tune that keeps more of the person's likeness",
+}
 
 
 @dataclass
@@ -10,6 +26,7 @@ class TrainConfig:
     # model
     size: int = 256                 # crop side the model works at
     dim: int = 256                  # identity vector (embedder output) size
+    rules: int = 2                  # where new colours may go (Generator.new_colours says why)
     # episodes (meta-learning): K frames of one video embed the person, another frame is the target
     shots: int = 4
     batch: int = 16
@@ -30,6 +47,8 @@ class TrainConfig:
     w_l1: float = 10.0
     w_ssim: float = 1.0
     w_mask: float = 2.0             # penalises new colours: the photo's own (sharp) pixels unless they clearly pay off
+    w_regions: float = 20.0         # extra L1 over the eyes and the mouth, where the warp is weakest
+    hard_targets: float = 0.4       # share of episodes whose target is a blink or a wide-open mouth
     perceptual: bool = True
     adversarial_from: int = 0       # step at which the adversarial terms switch on
     # bookkeeping

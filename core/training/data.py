@@ -16,10 +16,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.errors import UserError
-from core.progress import Progress, report
+from ..atomic import atomic_path
+from ..errors import UserError
+from ..progress import Progress, report
+from ..video import VIDEO_SUFFIXES, read_frames
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm")
 CACHE_VERSION = 1
 
 
@@ -44,33 +45,29 @@ def landmark_cache(video: Path, cache_dir: Path | None = None, progress: Progres
         with np.load(path, allow_pickle=False) as z:
             if int(z["version"]) == CACHE_VERSION:
                 return z["frames"], z["points"].astype(np.float32), z["found"]
-    from core.landmarks.track import extract_track
+    from ..landmarks.track import extract_track
 
     track = extract_track(str(video), progress=progress)
     frames = np.asarray(track.frames, np.int64)
     points = np.asarray(track.points, np.float32)[..., :2]
     found = ~np.asarray(track.filled, bool)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, version=CACHE_VERSION, frames=frames, points=points.astype(np.float16), found=found)
-    os.replace(tmp, path)
+    save_cache(path, frames, points, found)
     return frames, points, found
 
 
-def decode(video: Path) -> np.ndarray:
-    import cv2
+def save_cache(path: Path, frames: np.ndarray, points: np.ndarray, found: np.ndarray) -> None:
+    """A landmark cache: plain arrays (no pickle), points as float16 (a hundredth of a pixel is plenty)."""
+    with atomic_path(path) as tmp, open(tmp, "xb") as f:
+        np.savez_compressed(f, version=CACHE_VERSION, frames=frames, points=points.astype(np.float16), found=found)
 
-    cap = cv2.VideoCapture(str(video))
-    frames = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    cap.release()
+
+def decode(video: Path) -> np.ndarray:
+    """(N, H, W, 3) uint8: every frame of the video, upright."""
+    frames = read_frames(video)
     if not frames:
         raise UserError(f"could not decode any frame of {video}: check the file plays")
-    return np.stack(frames)
+    return np.stack([frames[i] for i in sorted(frames)])
 
 
 class VideoSet:
@@ -78,7 +75,7 @@ class VideoSet:
 
     def __init__(self, videos: list[Path], device="cpu", cache_dir: Path | None = None,
                  progress: Progress | None = None, max_frames: int | None = None):
-        self.names, self.frames, self.points = [], [], []
+        self.names, self.frames, self.points, self.hard = [], [], [], []
         for i, video in enumerate(videos):
             report(progress, i, len(videos), f"landmarks: {video.name}")
             landmark_cache(video, cache_dir)
@@ -96,6 +93,7 @@ class VideoSet:
             self.names.append(video.name)
             self.frames.append(torch.from_numpy(rgb[numbers]).permute(0, 3, 1, 2).contiguous().to(device))
             self.points.append(torch.from_numpy(points).to(device))
+            self.hard.append(torch.from_numpy(np.flatnonzero(hard_frames(points))).to(device))
         if not self.frames:
             raise UserError("no video had at least two frames with a detected face: check the data folder")
         self.device = device
@@ -104,15 +102,19 @@ class VideoSet:
         return len(self.frames)
 
     def episode(self, batch: int, shots: int, size: int, generator: torch.Generator | None = None,
-                jitter: float = 0.05) -> dict:
+                jitter: float = 0.05, hard_targets: float = 0.0) -> dict:
         """K=shots reference frames and one target frame per sample, all cropped with the first reference's
-        protocol crop (randomly scaled and shifted by up to `jitter`)."""
+        protocol crop (randomly scaled and shifted by up to `jitter`). A share `hard_targets` of the targets
+        is drawn from the video's blinks and wide-open mouths, which are rare in talking-head video."""
         rand = lambda *s: torch.rand(*s, generator=generator)
         videos = torch.randint(len(self.frames), (batch,), generator=generator)
         images, points = [], []
         for v in videos.tolist():
             n = len(self.frames[v])
             pick = torch.randperm(n, generator=generator)[: shots + 1] if n > shots else torch.randint(n, (shots + 1,), generator=generator)
+            hard = self.hard[v]
+            if len(hard) and rand(()).item() < hard_targets:
+                pick[-1] = hard[torch.randint(len(hard), (), generator=generator)].cpu()
             pts = self.points[v][pick.to(self.device)]
             lo, hi = pts[0].min(0).values, pts[0].max(0).values
             side = 2.0 * (hi - lo).max() * (1 + jitter * (2 * rand(()) - 1)).item()
@@ -124,6 +126,18 @@ class VideoSet:
         images, points = torch.stack(images), torch.stack(points)     # (B, K+1, 3, S, S), (B, K+1, 68, 2)
         return {"references": images[:, :shots], "ref_points": points[:, :shots],
                 "target": images[:, shots], "target_points": points[:, shots], "video": videos.to(self.device)}
+
+
+def hard_frames(points: np.ndarray) -> np.ndarray:
+    """(N,) True on frames (N, 68, 2) with a blink (eyes open under half the video's median) or a wide-open
+    mouth (inner lips more than 0.15 eye spans apart): the evaluation's blink and open-mouth frames."""
+    def gap(top, bottom):
+        return np.linalg.norm(points[:, top].mean(1) - points[:, bottom].mean(1), axis=-1)
+
+    span = np.linalg.norm(points[:, 36] - points[:, 45], axis=-1).clip(1e-3)
+    eyes = (gap([37, 38], [41, 40]) + gap([43, 44], [47, 46])) / 2
+    mouth = gap([61, 62, 63], [67, 66, 65]) / span
+    return (eyes < 0.5 * np.median(eyes)) | (mouth > 0.15)
 
 
 def crop(frames: torch.Tensor, box: torch.Tensor, size: int) -> torch.Tensor:

@@ -17,29 +17,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.errors import UserError
-from core.landmarks.draw import draw_landmarks
-from core.model.embedder import Embedder
-from core.model.generator import Generator
-from core.model.losses import ContentLoss
-from core.model.person import Person
-from core.model.warp import head_region, warp_image
-from core.progress import Progress, TqdmProgress, report
-from core.training.config import TrainConfig
+from ..errors import UserError
+from ..landmarks.draw import draw_landmarks
+from ..model.embedder import Embedder
+from ..model.generator import Generator
+from ..model.losses import ContentLoss
+from ..model.person import Person
+from ..model.warp import head_region, warp_image
+from ..progress import Progress, TqdmProgress, report
+from .config import PRESETS, TrainConfig
 
 W_MASK = TrainConfig.w_mask   # as in meta-learning: new colours only where the warp cannot do
 DEFAULT_PRIOR = Path(__file__).resolve().parents[2] / "models" / "prior"
-# steps: optimisation steps; lr: generator learning rate; lr_psi: for the person's AdaIN parameters
-PRESETS = {
-    "instant": {"steps": 0, "lr": 0.0, "lr_psi": 0.0, "batch": 1},     # the prior and the embedding alone
-    "fast": {"steps": 30, "lr": 2e-5, "lr_psi": 1e-3, "batch": 4},
-    "quality": {"steps": 200, "lr": 2e-5, "lr_psi": 1e-3, "batch": 8},
-}
 
 
 def load_prior(path: str | Path | None = None, device="cpu") -> tuple[Generator, Embedder | None, str]:
     """The meta-learned generator and embedder; without a prior, a generator that starts as the warp."""
-    from core.training.meta import load_checkpoint
+    from .meta import load_checkpoint
 
     path = Path(path) if path else DEFAULT_PRIOR
     if not (path / "generator.safetensors").exists() and not (path / "latest").exists():
@@ -47,15 +41,14 @@ def load_prior(path: str | Path | None = None, device="cpu") -> tuple[Generator,
             raise UserError(f"no prior checkpoint in {path}: give a folder written by `python -m core meta-train`")
         return Generator().to(device), None, "none (untrained generator: the warp alone)"
     states, header = load_checkpoint(path)
-    dim = header["config"].get("dim", 256)
-    generator, embedder = Generator(dim), Embedder(dim)
+    generator, embedder = Generator.from_config(header["config"]), Embedder(header["config"].get("dim", 256))
     generator.load_state_dict(states["generator"])
     embedder.load_state_dict(states["embedder"])
     return generator.to(device), embedder.to(device), f"{path.name} (step {header['step']})"
 
 
 def _crop_inputs(images: list[np.ndarray], points: list[np.ndarray], size: int):
-    from core.landmarks.align import crop_box, crop_image, to_crop
+    from ..landmarks.align import crop_box, crop_image, to_crop
 
     box = crop_box(points[0])
     crops = np.stack([crop_image(im, box, size) for im in images])
@@ -80,7 +73,7 @@ def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: s
                prior: str | Path | None = None, progress: Progress | None = None, size: int = 256,
                steps: int | None = None, seed: int = 0) -> Person:
     """Fine-tune a person model on T reference images (uint8 HxWx3) and their landmarks ((68, 2) px)."""
-    from core.training.meta import pick_device
+    from ..device import pick_device
 
     if preset not in PRESETS:
         raise UserError(f"unknown preset {preset!r}: use one of {', '.join(PRESETS)}")
@@ -125,17 +118,17 @@ def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: s
         left = elapsed / (step + 1) * (settings["steps"] - step - 1)
         report(progress, step + 1, settings["steps"], f"fine-tune: loss {loss.item():.4f}, {left:.0f} s left")
     generator.eval()
-    config = {"dim": generator.P.in_features, "prior": prior_name, "preset": preset, "steps": settings["steps"],
+    config = {"dim": generator.P.in_features, "rules": generator.rules, "prior": prior_name, "preset": preset, "steps": settings["steps"],
               "shots": t_count, "size": size}
     return Person(generator.cpu(), psi.detach().cpu(), crops, pts, tuple(map(float, box)),
-                  np.ascontiguousarray(references[0]), np.asarray(points[0], np.float32), config)
+                  np.array(references[0], copy=True), np.asarray(points[0], np.float32), config)
 
 
 def finetune(image_paths: list[str], out_path: str, preset: str = "fast", device: str = "auto",
              progress: Progress | None = None, prior: str | None = None, steps: int | None = None) -> str:
     """Detect landmarks on the photos, fine-tune, and write the person file. Returns its path."""
-    from core.images import load_image
-    from core.landmarks.detect import detect_landmarks
+    from ..images import load_image
+    from ..landmarks.detect import detect_landmarks
 
     if not image_paths:
         raise UserError("give at least one reference photo")
@@ -150,18 +143,26 @@ def finetune(image_paths: list[str], out_path: str, preset: str = "fast", device
 
 
 def add_arguments(p) -> None:
+    from .config import PRESET_HELP
+
     p.add_argument("images", nargs="+", help="one or more photos of the same face")
     p.add_argument("--out", required=True, help="person model file to write (.safetensors)")
-    p.add_argument("--preset", default="fast", choices=sorted(PRESETS))
+    p.add_argument("--preset", default="fast", choices=sorted(PRESETS),
+                   help="how long to fine-tune (default fast): " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
     p.add_argument("--steps", type=int, help="override the preset's number of steps")
     p.add_argument("--prior", help="meta-learned checkpoint folder (default: the one shipped in models/prior)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
 
 
 def run(args) -> int:
+    from ..progress import bar, info
+
     started = time.time()
-    bar = TqdmProgress("fine-tune")
-    path = finetune(args.images, args.out, args.preset, args.device, bar, args.prior, args.steps)
-    bar.close()
-    print(f"person model: {path} ({time.time() - started:.1f} s)")
+    progress = bar("fine-tune")
+    try:
+        path = finetune(args.images, args.out, args.preset, args.device, progress, args.prior, args.steps)
+    finally:
+        if progress is not None:
+            progress.close()
+    info(f"person model: {path} ({time.time() - started:.1f} s)")
     return 0

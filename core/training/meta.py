@@ -19,16 +19,18 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from core.errors import UserError
-from core.landmarks.draw import draw_landmarks
-from core.model.discriminator import Discriminator
-from core.model.embedder import Embedder
-from core.model.files import load_tensors, save_tensors
-from core.model.generator import Generator
-from core.model.losses import ContentLoss, feature_matching, hinge_d, hinge_g
-from core.progress import Progress, TqdmProgress, report
-from core.training.config import TrainConfig
-from core.training.data import VideoSet, find_videos
+from ..device import pick_device
+from ..errors import UserError
+from ..landmarks.draw import draw_landmarks
+from ..model.discriminator import Discriminator
+from ..model.embedder import Embedder
+from ..model.files import load_tensors, save_tensors
+from ..model.generator import Generator
+from ..model.losses import ContentLoss, feature_matching, hinge_d, hinge_g, region_l1
+from ..progress import Progress, TqdmProgress, report
+from .config import TrainConfig
+from .data import VideoSet, find_videos
+from .split import split_videos
 
 CHECKPOINT = "talking-heads-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -38,17 +40,9 @@ NETS = ("generator", "embedder", "discriminator")
 class Nets(torch.nn.Module):
     def __init__(self, cfg: TrainConfig, num_videos: int):
         super().__init__()
-        self.generator = Generator(cfg.dim)
+        self.generator = Generator(cfg.dim, rules=cfg.rules)
         self.embedder = Embedder(cfg.dim)
         self.discriminator = Discriminator(num_videos, cfg.dim)
-
-
-def pick_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError("CUDA was asked for but no CUDA device is available: use --device cpu")
-    return torch.device(device)
 
 
 # ---------------------------------------------------------------------------------------------- checkpoints
@@ -117,9 +111,11 @@ def requires_grad(module: torch.nn.Module, flag: bool) -> None:
 
 
 def train(data: str, out: str, cfg: TrainConfig, device: str = "auto", resume: bool = True,
-          videos: list[Path] | None = None, progress: Progress | None = None, compact: bool = False):
+          videos: list[Path] | None = None, progress: Progress | None = None, compact: bool = False,
+          init: str | None = None):
     """Meta-learn from `data`, checkpointing into `out`. Returns (last checkpoint folder or None on ranks > 0,
-    the trained networks)."""
+    the trained networks). `init`: a checkpoint whose networks a new run starts from (the discriminator's
+    rows of its videos excepted: they belong to other videos)."""
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank = 0
     if distributed:
@@ -154,6 +150,14 @@ def train(data: str, out: str, cfg: TrainConfig, device: str = "auto", resume: b
         step = header["step"]
         if rank == 0:
             print(f"resuming from step {step}")
+    elif init:
+        states, header = load_checkpoint(init)
+        nets.generator.load_state_dict(states["generator"])
+        nets.embedder.load_state_dict(states["embedder"])
+        rows = {k: v for k, v in states["discriminator"].items() if k != "W"}
+        nets.discriminator.load_state_dict(rows, strict=False)
+        if rank == 0:
+            print(f"starting from {init} (step {header['step']})")
     content = ContentLoss(cfg.w_vgg19, cfg.w_vggface, cfg.w_l1, cfg.w_ssim, cfg.perceptual).to(dev)
     G, E, D = nets.generator, nets.embedder, nets.discriminator
     if distributed:
@@ -169,7 +173,7 @@ def train(data: str, out: str, cfg: TrainConfig, device: str = "auto", resume: b
         return None
 
     while step < cfg.steps:
-        ep = dataset.episode(cfg.batch, cfg.shots, cfg.size, rng)
+        ep = dataset.episode(cfg.batch, cfg.shots, cfg.size, rng, hard_targets=cfg.hard_targets)
         ref_draw = draw_landmarks(ep["ref_points"].flatten(0, 1), cfg.size).view_as(ep["references"])
         tgt_draw = draw_landmarks(ep["target_points"], cfg.size)
         adversarial = step >= cfg.adversarial_from
@@ -199,6 +203,7 @@ def train(data: str, out: str, cfg: TrainConfig, device: str = "auto", resume: b
                       embedding=e)
             fake = out_g["image"].float()
             terms = content(fake, ep["target"])
+            terms["regions"] = cfg.w_regions * region_l1(fake, ep["target"], ep["target_points"])
             terms["colour"] = cfg.w_mask * out_g["new_colour"].float().mean()
             if adversarial:
                 scores, feats = D(torch.cat([fake, ep["target"]]), tgt_draw.repeat(2, 1, 1, 1), ep["video"].repeat(2))
@@ -234,15 +239,18 @@ def train(data: str, out: str, cfg: TrainConfig, device: str = "auto", resume: b
 def add_arguments(p) -> None:
     p.add_argument("data", help="folder of talking-head videos (or one video)")
     p.add_argument("--out", default="out/prior", help="checkpoint folder (resumed if it exists)")
-    p.add_argument("--steps", type=int, default=TrainConfig.steps)
+    p.add_argument("--steps", type=int, default=TrainConfig.steps, help=f"optimisation steps (default {TrainConfig.steps})")
     p.add_argument("--minutes", type=float, default=0.0, help="stop after this long, checkpointing first")
-    p.add_argument("--batch", type=int, default=TrainConfig.batch)
+    p.add_argument("--batch", type=int, default=TrainConfig.batch, help=f"episodes per step (default {TrainConfig.batch})")
     p.add_argument("--shots", type=int, default=TrainConfig.shots, help="K frames per episode")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--videos", help="text file listing the videos to use (default: all in DATA)")
+    p.add_argument("--training-identities", action="store_true",
+                   help="only the videos of identities the evaluation does not hold out (DATA's MANIFEST.tsv)")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if --out has a checkpoint")
     p.add_argument("--compact", action="store_true", help="final checkpoint in float16 without optimizer state")
     p.add_argument("--config", help="JSON file of TrainConfig fields to override")
+    p.add_argument("--init", help="checkpoint folder to start a new run from (e.g. models/prior)")
 
 
 def run(args) -> int:
@@ -253,8 +261,11 @@ def run(args) -> int:
     if args.videos:
         base = Path(args.data)
         videos = [base / line.strip() for line in Path(args.videos).read_text().splitlines() if line.strip()]
+    elif args.training_identities:
+        videos, _ = split_videos(args.data)
     bar = TqdmProgress("meta-train") if int(os.environ.get("RANK", "0")) == 0 else None
-    folder, _ = train(args.data, args.out, cfg, args.device, not args.no_resume, videos, bar, args.compact)
+    folder, _ = train(args.data, args.out, cfg, args.device, not args.no_resume, videos, bar, args.compact,
+                      args.init)
     if folder:
         print(f"checkpoint: {folder}")
     return 0

@@ -88,14 +88,15 @@ def quick_rig(scene, module, astronaut_png):
     without the worker: for tests of the rig itself and of error reports. Returns (rig, landmarks)."""
     import numpy as np
 
-    from core.landmarks.face3d import lift
-    from core.model.mean_face import MEAN_FACE_CROP
-    from core.rig import face_depths
+    from talking_heads.core.landmarks.face3d import lift
+    from talking_heads.core.model.mean_face import MEAN_FACE_CROP
+    from talking_heads.core.rig import face_depths
 
     points = MEAN_FACE_CROP.astype(np.float64) * 1.2 + [60.0, 20.0]
     image = bpy.data.images.load(str(astronaut_png))
-    detection = {"size": [512, 512], "points": points.tolist(), "depths": face_depths(lift(points)).tolist(),
-                 "backend": "test", "depth_source": "generic face"}
+    detection = module("app.protocol").DetectResult(
+        image=str(astronaut_png), reference_copy=None, size=[512, 512], backend="test", faces_found=1, box=[],
+        points=points.tolist(), depths=face_depths(lift(points)).tolist(), depth_source="generic face")
     rig = module("blender_addon.rig_objects").build(bpy.context, "test rig", image, detection, 4.0)
     rig[module("blender_addon.operators").LANDMARKS_PROPERTY] = points.ravel().tolist()
     return rig, points

@@ -10,8 +10,8 @@ FRAMES = range(1, 11)
 
 
 def inner_lip_gap(path: Path, backend: str) -> float:
-    from core.images import load_image
-    from core.landmarks.detect import detect_landmarks
+    from talking_heads.core.images import load_image
+    from talking_heads.core.landmarks.detect import detect_landmarks
 
     points = detect_landmarks(load_image(path), backend=backend).points
     return float(np.linalg.norm(points[66] - points[62]))

@@ -18,8 +18,8 @@ def pixels_now(module, rig) -> np.ndarray:
 
 
 def test_rig_built_from_a_photo_matches_its_landmarks(rigged, module):
-    from core.images import load_image
-    from core.landmarks.detect import detect_landmarks
+    from talking_heads.core.images import load_image
+    from talking_heads.core.landmarks.detect import detect_landmarks
 
     rig = rigged
     assert len(rig.data.vertices) == 68
@@ -80,7 +80,7 @@ def test_pucker_narrows_the_mouth(quick_rig, module):
 
 def test_expressions_scale_with_the_face(scene, module):
     """The same expression opens a face twice the size twice as far."""
-    from core.model.mean_face import MEAN_FACE_CROP
+    from talking_heads.core.model.mean_face import MEAN_FACE_CROP
 
     rig = module("core.rig")
     small = np.column_stack([MEAN_FACE_CROP[:, 0], -MEAN_FACE_CROP[:, 1], np.zeros(68)])  # y up

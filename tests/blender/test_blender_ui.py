@@ -74,25 +74,111 @@ def test_sidebar_tab_panels_in_working_order(quick_rig, module, astronaut_png):
         panel.draw(SimpleNamespace(layout=RecordingLayout(log)), bpy.context)
     drawn = [name for kind, name in log if kind == "operator"]
     for idname in ("talking_heads.add_reference", "talking_heads.build_rig", "talking_heads.import_track",
+                   "talking_heads.import_audio", "talking_heads.import_arkit",
                    "talking_heads.keyframe_vertices", "talking_heads.finetune", "talking_heads.generate",
                    "talking_heads.export_video", "talking_heads.export_onnx"):
         assert idname in drawn
     assert drawn.index("talking_heads.build_rig") < drawn.index("talking_heads.finetune") < \
         drawn.index("talking_heads.generate") < drawn.index("talking_heads.export_video")
     assert ("prop", "preview") in log and ("prop", "finetune_preset") in log
+    assert {("prop", "audio_source"), ("prop", "audio_transcript"), ("prop", "capture_source"),
+            ("prop", "generate_alpha")} <= set(log)
     assert ("icon", 1) in log  # the active reference's thumbnail
     assert sum(1 for kind, name in log if kind == "prop" and name == "value") >= 9  # the expression sliders
 
 
+def draw_preferences(prefs, **values) -> list:
+    """What the preferences' draw() lays out, for the preference values given (the rest as they are)."""
+    log = []
+    names = ("python_path", "device", "install_source", "wheelhouse", "torch_build", "c2pa_key", "c2pa_cert",
+             "install_log", "worker_info")
+    drawn_as = SimpleNamespace(layout=RecordingLayout(log), bl_rna=prefs.bl_rna,
+                               **{name: values.get(name, getattr(prefs, name)) for name in names})
+    type(prefs).draw(drawn_as, bpy.context)
+    return log
+
+
 def test_preferences_draw(addon):
     prefs = bpy.context.preferences.addons[addon.__name__].preferences
-    log = []
-    for python_path in ("", prefs.python_path):  # the managed environment (Install button), or a named Python
-        drawn_as = SimpleNamespace(layout=RecordingLayout(log), bl_rna=prefs.bl_rna, python_path=python_path,
-                                   device=prefs.device, install_log="Collecting torch", worker_info="")
-        type(prefs).draw(drawn_as, bpy.context)
+    log = draw_preferences(prefs, python_path="", install_log="Collecting torch")   # the managed environment
+    log += draw_preferences(prefs)                                                     # a named Python
     assert ("prop", "python_path") in log and ("operator", "talking_heads.check_worker") in log
     assert ("operator", "talking_heads.install_worker") in log and ("label", "Collecting torch") in log
+    assert {("prop", "install_source"), ("prop", "torch_build"), ("prop", "c2pa_key"), ("prop", "c2pa_cert")} <= set(log)
+    labels = [text for kind, text in log if kind == "label"]
+    assert any(t.startswith("Torch build: ") and "NVIDIA driver" in t or "macOS" in t for t in labels)
+    assert any("local identity" in t for t in labels)
+
+
+def test_preferences_say_where_the_environment_comes_from(addon, tmp_path):
+    """The offline install: a folder of wheels, and a line saying it is used, how many wheels it holds and
+    which torch; from the registries, a line that says online access is needed when it is off."""
+    prefs = bpy.context.preferences.addons[addon.__name__].preferences
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for name in ("torch-2.13.0+cpu-cp311-cp311-linux_x86_64.whl", "numpy-1.26.4-cp311-cp311-linux_x86_64.whl"):
+        (wheels / name).write_bytes(b"")
+    log = draw_preferences(prefs, python_path="", install_source='WHEELHOUSE', wheelhouse=str(wheels))
+    labels = [text for kind, text in log if kind == "label"]
+    assert ("prop", "wheelhouse") in log
+    assert f"Installs offline from {wheels} (pip --no-index): 2 wheels, torch 2.13.0+cpu" in labels
+    system = bpy.context.preferences.system
+    before = system.use_online_access
+    try:
+        system.use_online_access = False
+        log = draw_preferences(prefs, python_path="", install_source='REGISTRIES')
+        assert ("prop", "wheelhouse") not in log
+        assert any("online access is off" in text for kind, text in log if kind == "label")
+        system.use_online_access = True
+        log = draw_preferences(prefs, python_path="", install_source='REGISTRIES')
+        assert ("label", "Installs from PyPI and PyTorch's index (online)") in log
+    finally:
+        system.use_online_access = before
+
+
+def test_install_offline_needs_a_folder_and_registries_need_online_access(addon, tmp_path):
+    prefs = bpy.context.preferences.addons[addon.__name__].preferences
+    system = bpy.context.preferences.system
+    before = (prefs.install_source, prefs.wheelhouse, system.use_online_access)
+    try:
+        system.use_online_access = False
+        prefs.install_source = 'REGISTRIES'
+        with pytest.raises(RuntimeError, match="online access is off.*folder of wheels"):
+            bpy.ops.talking_heads.install_worker()
+        prefs.install_source, prefs.wheelhouse = 'WHEELHOUSE', str(tmp_path / "missing")
+        with pytest.raises(RuntimeError, match="does not exist"):
+            bpy.ops.talking_heads.install_worker()
+    finally:
+        prefs.install_source, prefs.wheelhouse, system.use_online_access = before
+
+
+def test_the_install_command_line(module, tmp_path):
+    operators = module("blender_addon.operators")
+    request = operators.InstallRequest("ENV", "REQ", str(tmp_path), "cuda")
+    command = operators.install_command(request)
+    assert command[1].endswith("environment.py") and command[2:] == ["ENV", "REQ", "--torch", "cuda",
+                                                                      "--wheelhouse", str(tmp_path)]
+    assert "--wheelhouse" not in operators.install_command(operators.InstallRequest("ENV", "REQ"))
+
+
+def test_c2pa_identity_needs_both_files(addon, module, tmp_path):
+    preferences = module("blender_addon.preferences")
+    prefs = preferences.preferences()
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    key.write_text("key")
+    cert.write_text("cert")
+    try:
+        assert preferences.c2pa_identity() == (None, None)       # empty: the local identity
+        prefs.c2pa_key = str(key)
+        with pytest.raises(module("core.errors").UserError, match="both"):
+            preferences.c2pa_identity()
+        prefs.c2pa_cert = str(cert)
+        assert preferences.c2pa_identity() == (str(key), str(cert))
+        prefs.c2pa_cert = str(tmp_path / "gone.pem")
+        with pytest.raises(module("core.errors").UserError, match="does not exist"):
+            preferences.c2pa_identity()
+    finally:
+        prefs.c2pa_key = prefs.c2pa_cert = ""
 
 
 class FakeWindowManager:
@@ -142,7 +228,7 @@ def modal_job(module, astronaut_png, addon):
             self.reports.append((set(kind), message))
 
         def job_request(self, context):
-            return {"job": "detect", "image": str(astronaut_png)}
+            return module("app.protocol").DetectJob(image=str(astronaut_png))
 
         def job_finished(self, context, result):
             self.result = result
@@ -176,7 +262,7 @@ def test_modal_job_shows_progress_and_finishes(modal_job):
     other = SimpleNamespace(type='MOUSEMOVE', value='NOTHING', timer=None)
     assert operator.modal(context, other) == {'PASS_THROUGH'}  # Blender stays usable meanwhile
     assert run_modal(operator, context) == {'FINISHED'}
-    assert len(operator.result["points"]) == 68
+    assert len(operator.result.points) == 68
     wm = context.window_manager
     fractions = [p for p in wm.progress if p != "begin"]
     assert fractions and fractions == sorted(fractions) and fractions[-1] == 1.0
@@ -196,6 +282,36 @@ def test_escape_cancels_the_modal_job(modal_job):
     assert any("cancelled" in message for _, message in operator.reports)
     assert worker.process.wait(timeout=15) == 130 and not jobs.job_running()
     assert context.workspace.texts[-1] is None and context.window_manager.ended
+
+
+def test_undo_keys_are_swallowed_while_a_job_runs(modal_job):
+    """Ctrl+Z under a running job would undo scene data the job is about to write into: the modal operator
+    takes it (with a note) instead of passing it on; other keys pass through."""
+    operator, context, jobs = modal_job
+    assert operator.start_modal(context) == {'RUNNING_MODAL'}
+    undo = SimpleNamespace(type='Z', value='PRESS', ctrl=True, oskey=False, shift=False, timer=None)
+    redo = SimpleNamespace(type='Z', value='PRESS', ctrl=True, oskey=False, shift=True, timer=None)
+    plain_z = SimpleNamespace(type='Z', value='PRESS', ctrl=False, oskey=False, shift=False, timer=None)
+    assert operator.modal(context, undo) == {'RUNNING_MODAL'}
+    assert operator.modal(context, redo) == {'RUNNING_MODAL'}
+    assert operator.modal(context, plain_z) == {'PASS_THROUGH'}
+    assert any("undo once it has finished" in message for _, message in operator.reports)
+    assert run_modal(operator, context) == {'FINISHED'}
+
+
+def test_operators_that_change_scene_data_register_for_undo(module):
+    """The long ones with 'UNDO' alone: Blender's redo panel ('REGISTER') would run the whole job again."""
+    operators = module("blender_addon.operators")
+
+    def operator(name):
+        return getattr(operators, f"TALKINGHEADS_OT_{name}")
+
+    for name in ("build_rig", "import_track", "import_audio", "finetune", "generate", "export_onnx"):
+        assert operator(name).bl_options == {'UNDO'}, name
+    for name in ("import_arkit", "reset_expressions", "keyframe_vertices", "add_reference"):
+        assert 'UNDO' in operator(name).bl_options, name
+    for name in ("export_video", "install_worker", "check_worker"):   # no scene data: their description says so
+        assert 'UNDO' not in operator(name).bl_options and "undo" in operator(name).__doc__, name
 
 
 def test_one_job_at_a_time(modal_job):

@@ -2,11 +2,12 @@
 import numpy as np
 import pytest
 
-from core.errors import UserError
-from core.landmarks.face3d import lift
-from core.model.mean_face import MEAN_FACE_CROP
-from core.rig import (EXPRESSIONS, Camera, expression_deltas, face_depths, fit_image_plane, place_rig,
-                      positions_in_face_planes, project_to_pixels, unproject_at_depth)
+from talking_heads.core.errors import UserError
+from talking_heads.core.landmarks.groups import INNER_LIP_PAIRS
+from talking_heads.core.landmarks.face3d import lift
+from talking_heads.core.model.mean_face import MEAN_FACE_CROP
+from talking_heads.core.rig import (EXPRESSIONS, Camera, expression_deltas, face_depths, fit_image_plane, place_rig,
+                                    positions_in_face_planes, project_to_pixels, unproject_at_depth)
 
 POINTS = MEAN_FACE_CROP.astype(np.float64) * 1.5 + [40.0, 10.0]  # a face in a 512 x 400 photo
 PIXELS = (512, 400)
@@ -114,3 +115,68 @@ def test_a_rig_needs_68_landmarks():
     with pytest.raises(UserError, match="68"):
         place_rig(np.zeros((5, 2)), np.zeros(5), Camera(np.eye(4)), fit_image_plane(
             np.eye(4), (-1, 1, -1, 1), 2.0, (10, 10)), 1.0)
+
+
+def face_frame(points=POINTS) -> np.ndarray:
+    return np.column_stack([points[:, 0], -points[:, 1], face_depths(lift(points))])  # the face frame: y up
+
+
+def test_the_rig_has_the_arkit_keys_lip_sync_and_iphone_captures_use():
+    from talking_heads.core.capture.live_link import ARKIT_NAMES
+    from talking_heads.core.lipsync.visemes import KEYS
+
+    assert set(KEYS) <= set(EXPRESSIONS)
+    left_out = [n for n in ARKIT_NAMES if n not in EXPRESSIONS]
+    assert left_out == [n for n in ARKIT_NAMES if n.startswith("eyeLook") or n == "tongueOut"]
+    assert set(EXPRESSIONS) <= set(ARKIT_NAMES) and len(EXPRESSIONS) == 43
+
+
+@pytest.mark.parametrize("closed_lips", [True, False])
+def test_mouth_close_meets_the_open_jaw(closed_lips):
+    """ARKit's mouthClose: with jawOpen at the same weight the inner lips meet (at every weight for a photo
+    whose lips are closed, at full weight for one with parted lips), while the chin stays down."""
+    face = face_frame()
+    if closed_lips:
+        for upper, lower in INNER_LIP_PAIRS:
+            face[lower, 1] = face[upper, 1]
+    deltas = expression_deltas(face)
+    for weight in (0.25, 0.5, 1.0) if closed_lips else (1.0,):
+        pose = face + weight * (deltas["jawOpen"] + deltas["mouthClose"])
+        gaps = [pose[u, 1] - pose[l, 1] for u, l in INNER_LIP_PAIRS]
+        assert np.allclose(gaps, 0, atol=1e-9), (weight, gaps)
+        assert pose[8, 1] < face[8, 1] - 0.1 * weight * (face[27, 1] - face[8, 1])  # the jaw is still open
+    # the lips' outer lines stay outside the inner ones: the lips are closed, not crushed
+    pose = face + deltas["jawOpen"] + deltas["mouthClose"]
+    assert np.all(pose[[50, 51, 52], 1] > pose[[61, 62, 63], 1]) and np.all(pose[[58, 57, 56], 1] < pose[[67, 66, 65], 1])
+    if not closed_lips:  # half way, the photo's own gap is half closed
+        half = face + 0.5 * (deltas["jawOpen"] + deltas["mouthClose"])
+        assert half[62, 1] - half[66, 1] == pytest.approx(0.5 * (face[62, 1] - face[66, 1]))
+
+
+SIDED = ["mouthPress", "mouthLowerDown", "mouthUpperUp", "mouthDimple", "cheekSquint", "noseSneer", "mouthSmile"]
+
+
+@pytest.mark.parametrize("name", SIDED)
+def test_sided_keys_move_the_subjects_own_side(name):
+    """Left is the subject's left: the picture's right, +x in the face frame."""
+    face = face_frame()
+    deltas = expression_deltas(face)
+    centre = face[27:31, 0].mean()  # the nose bridge
+    for side, sign in (("Left", +1), ("Right", -1)):
+        motion = np.linalg.norm(deltas[name + side], axis=1)
+        own = motion[sign * (face[:, 0] - centre) > 1].sum()
+        other = motion[sign * (face[:, 0] - centre) < -1].sum()
+        assert own > 2 * other, (name + side, own, other)
+
+
+@pytest.mark.parametrize("name, points, direction", [
+    ("mouthRollLower", [57], +1), ("mouthRollUpper", [51], -1),        # the red of the lip shrinks
+    ("mouthShrugLower", [57, 66], +1), ("mouthShrugUpper", [51, 62], +1),
+    ("mouthLowerDownLeft", [56], -1), ("mouthUpperUpRight", [50], +1),
+    ("cheekSquintLeft", [46, 47], +1), ("noseSneerRight", [31], +1),
+])
+def test_new_keys_move_their_points_up_or_down(name, points, direction):
+    face = face_frame()
+    delta = expression_deltas(face)[name]
+    scale = np.linalg.norm(face[54] - face[48])
+    assert np.all(direction * delta[points, 1] > 0.02 * scale), (name, delta[points])

@@ -38,7 +38,7 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="session")
 def face_points(astronaut) -> np.ndarray:
-    from core.landmarks.detect import detect_landmarks
+    from talking_heads.core.landmarks.detect import detect_landmarks
 
     return detect_landmarks(astronaut, backend="dlib").points
 
@@ -46,7 +46,7 @@ def face_points(astronaut) -> np.ndarray:
 @pytest.fixture(scope="session")
 def person_file(tmp_path_factory, astronaut, face_points) -> Path:
     """An untrained person model at 128 pixels (steps=0): renders fast, is a real person file."""
-    from core.training.finetune import fit_person
+    from talking_heads.core.training.finetune import fit_person
 
     path = tmp_path_factory.mktemp("person") / "person.safetensors"
     fit_person([astronaut], [face_points], steps=0, device="cpu", size=128).save(path)
@@ -54,7 +54,7 @@ def person_file(tmp_path_factory, astronaut, face_points) -> Path:
 
 
 def make_track(points: np.ndarray, count: int, size=(512, 512)):
-    from core.landmarks.track import Track
+    from talking_heads.core.landmarks.track import Track
 
     moving = np.stack([points + [0.5 * i, 0] for i in range(count)]).astype(np.float32)
     return Track(points=moving, frames=np.arange(1, count + 1), filled=np.zeros(count, bool), fps=24.0,

@@ -11,9 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from core.errors import Cancelled
-from core.images import load_image
-from core.inference import generate
+from talking_heads.core.errors import Cancelled
+from talking_heads.core.images import load_image
+from talking_heads.app.generate import generate
 
 from .conftest import ROOT, cli, environment, make_track
 
@@ -75,8 +75,8 @@ def test_cancelled_generation_keeps_its_frames_and_resumes(tmp_path, person_file
 def test_cancelled_finetuning_leaves_the_earlier_person_file(tmp_path, astronaut, person_file, monkeypatch):
     from PIL import Image
 
-    from core.landmarks import detect
-    from core.training.finetune import finetune
+    from talking_heads.core.landmarks import detect
+    from talking_heads.core.training.finetune import finetune
 
     # dlib directly: FAN's weights cannot be downloaded here, and trying costs time
     monkeypatch.setattr(detect, "detect_landmarks", functools.partial(detect.detect_landmarks, backend="dlib"))
@@ -100,8 +100,8 @@ def test_killed_meta_training_leaves_a_resumable_checkpoint(tmp_path, astronaut)
     lands in a save): `latest` names a whole step, and the same command resumes after it."""
     import cv2
 
-    from core.training.config import TrainConfig
-    from core.training.meta import load_checkpoint, train
+    from talking_heads.core.training.config import TrainConfig
+    from talking_heads.core.training.meta import load_checkpoint, train
 
     face = astronaut[40:296, 100:356]
     for k in range(2):

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from core.errors import UserError
-from core.images import MIN_SIDE, load_image
-from core.landmarks.track import Track
+from talking_heads.core.errors import UserError
+from talking_heads.core.images import MIN_SIDE, load_image
+from talking_heads.core.landmarks.track import Track
 
 from .conftest import assert_one_line_error, cli, make_track, tree
 

@@ -7,9 +7,9 @@ import onnx
 import pytest
 import torch
 
-from core.errors import UserError
-from core.model.files import save_tensors
-from core.model.person import PERSON, PERSON_VERSION, load_person
+from talking_heads.core.errors import UserError
+from talking_heads.core.model.files import save_tensors
+from talking_heads.core.model.person import PERSON, PERSON_VERSION, load_person
 
 from .conftest import assert_one_line_error, cli_all, tree
 

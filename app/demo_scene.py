@@ -2,7 +2,8 @@
 
 It installs the extension from the zip `make extension` builds, builds the landmark rig with the add-on's
 own operator, keyframes a short performance on its controls, and runs the add-on's fine-tune and generate
-operators, exactly as a script in Blender would. `core.demo` times the stages and writes the previews.
+operators, exactly as a script in Blender would: it drives Blender from outside and imports no module of
+the add-on. `app.demo` times the stages and writes the previews.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 1. the reference: the astronaut (NASA, public domain; it ships inside scikit-image)
 2. its 68 landmarks (face-alignment where its weights load, dlib's predictor otherwise)
-3. a Blender scene (the bpy module, background mode; `blender_addon/demo_scene.py`) with the extension
+3. a Blender scene (the bpy module, background mode; `app/demo_scene.py`) with the extension
    installed from its own zip; the landmark rig is built by the add-on's operator and keyframed: talking,
    two blinks, a small head turn, 3 seconds at 24 fps
 4. the person model, fine-tuned from the shipped prior with the `fast` preset
@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import UserError
+from ..core.errors import UserError
+from ..core.frame_names import frame_name
+from ..core.images import write_png
 
 FPS = 24
 FRAMES = range(1, 3 * FPS + 1)
@@ -62,9 +64,7 @@ def contact_sheet(path: Path, reference: np.ndarray, frames: list[np.ndarray], d
         draw.text((x + 4, 4), f"frame {FRAMES[0] + k}", fill="black")
         sheet.paste(Image.fromarray(drawings[k]).resize((tile, tile)), (x, 24))
         sheet.paste(Image.fromarray(frames[k]).resize((tile, tile)), (x, 24 + tile))
-    tmp = path.with_suffix(".tmp.png")
-    sheet.save(tmp)
-    os.replace(tmp, path)
+    write_png(path, np.asarray(sheet))
 
 
 def run_demo(out: Path, preset: str = "fast") -> int:
@@ -78,14 +78,14 @@ def run_demo(out: Path, preset: str = "fast") -> int:
 
     Image.fromarray(reference).save(ref_path)
 
-    from core.landmarks.detect import detect_landmarks
+    from ..core.landmarks.detect import detect_landmarks
 
     detection = stages.run("detect the 68 landmarks", detect_landmarks, reference)
     print(f"    {detection.backend}: {detection.faces_found} face(s)")
 
     # Blender keeps its user folders (extensions, preferences) for this run inside out/demo.
     os.environ["BLENDER_USER_RESOURCES"] = str(out / "blender_user")
-    from blender_addon import demo_scene   # the Blender half: the only part that needs bpy
+    from . import demo_scene   # the Blender half: the only part that needs bpy
 
     blend = out / "demo.blend"
     try:
@@ -97,16 +97,16 @@ def run_demo(out: Path, preset: str = "fast") -> int:
         raise UserError(str(e)) from None
     stages.run("save demo.blend", demo_scene.save)
     folder = demo_scene.frames_folder(rig, blend)
-    frame_paths = [folder / f"frame_{n:04d}.png" for n in FRAMES]
+    frame_paths = [folder / frame_name("frame_", n) for n in FRAMES]
 
     def previews():
         import torch
 
-        from core.images import load_image
-        from core.landmarks.align import crop_box, crop_image, to_crop
-        from core.landmarks.draw import draw_landmarks
-        from core.landmarks.track import Track
-        from export.video import write_video
+        from ..core.images import load_image
+        from ..core.landmarks.align import crop_box, crop_image, to_crop
+        from ..core.landmarks.draw import draw_landmarks
+        from ..core.landmarks.track import Track
+        from ..export.video import write_video
 
         frames = [load_image(p) for p in frame_paths]
         write_video(out / "demo.mp4", frames, FPS, overwrite=True)

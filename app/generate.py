@@ -1,0 +1,175 @@
+"""Rendering: a person model and a landmark track -> one frame per track frame, at the reference's size.
+
+Frames are written as `<name>####.png` through the export module (atomic writes, provenance marks). A job
+file in the output folder records which frames this tool wrote and for which person and track: a second
+run of the same job resumes from the first missing frame; a run of another job replaces only the frames
+the earlier one wrote, and says so; files the tool did not write are never touched.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import UserError
+from ..core.frame_names import frame_name
+from ..core.progress import Progress, TqdmProgress, report
+
+JOB_FILE = ".talking_heads_job.json"
+MATTE_NAME = "matte_"     # the head matte's grey sequence, beside the frames
+
+
+def _digest(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def _plan(out_dir: Path, name: str, numbers: list[int], job: dict) -> tuple[list[int], str | None]:
+    """Which frames to render, and a note for the user when an earlier job's frames get replaced."""
+    previous = {}
+    if (out_dir / JOB_FILE).exists():
+        try:
+            previous = json.loads((out_dir / JOB_FILE).read_text())
+        except (OSError, ValueError):
+            previous = {}
+    ours = set(previous.get("frames", [])) if previous.get("name") == name else set()
+    foreign = [n for n in numbers if (out_dir / frame_name(name, n)).exists() and n not in ours]
+    if foreign:
+        raise UserError(f"{out_dir} already holds {frame_name(name, foreign[0])} (and {len(foreign) - 1} more) "
+                        f"that this tool did not write: choose an empty folder or move them away")
+    same = all(previous.get(k) == job[k] for k in ("person", "track", "name"))
+    if same:
+        return [n for n in numbers if not (out_dir / frame_name(name, n)).exists()], None
+    replaced = sorted(ours & {n for n in numbers if (out_dir / frame_name(name, n)).exists()})
+    note = f"replacing {len(replaced)} frames of an earlier generation in {out_dir}" if replaced else None
+    return numbers, note
+
+
+def generate(person_path: str, track_path: str, out_dir: str, *, name: str = "frame_", device: str = "auto",
+             backend: str = "torch", onnx_path: str | None = None, batch: int = 8, crop_only: bool = False,
+             progress: Progress | None = None, c2pa_key: str | None = None, c2pa_cert: str | None = None,
+             c2pa: bool = True, alpha: bool = False, matte: bool = False) -> list[str]:
+    """Render every frame of the track; returns the paths of the frames (written now or before).
+
+    `alpha`: the frames are RGBA, the head (face, forehead, hair, ears as the model's head region sees it,
+    its edge soft) opaque and the rest transparent, to composite over something else; `matte`: the same
+    head matte also as a grey sequence `matte_####.png` beside the frames.
+
+    Each frame carries Content Credentials signed with `c2pa_key` and its certificate chain `c2pa_cert`
+    (PEM paths), by default this installation's local identity; `c2pa=False` writes none. A line says
+    which (or why there are none)."""
+    from ..core.landmarks.track import Track
+    from ..core.landmarks.align import paste_box
+    from ..core.model.person import load_person
+    from ..core.inference import TorchBackend
+    from ..export.content_credentials import open_signer
+    from ..export.sequence import SequenceWriter
+
+    track = Track.load(track_path)          # the cheap checks first: a bad track fails in a moment
+    person = load_person(person_path)
+    points = np.asarray(track.points, np.float32)[..., :2]
+    numbers = [int(n) for n in track.frames]
+    if backend == "onnx":
+        from ..export.onnx_model import OnnxRenderer
+
+        if not onnx_path:
+            raise UserError("--backend onnx needs --onnx MODEL.onnx (write one with `python -m core export onnx`)")
+        render = OnnxRenderer(onnx_path, device=device)
+        if not crop_only and render.size != person.native_box[2:] * 2:
+            raise UserError(f"{onnx_path} renders {render.size}, not this person's face box; export it again "
+                            f"from {person_path}")
+    elif backend == "torch":
+        render = TorchBackend(person, device, native=not crop_only)
+    else:
+        raise UserError(f"unknown backend {backend!r}: use torch or onnx")
+    if (alpha or matte) and (backend != "torch" or crop_only):
+        raise UserError("the head matte (--alpha, --matte) needs full frames from --backend torch")
+    # The reference is recorded by the hash of the pixels the person file holds (not the photo's file).
+    signer, signing = open_signer(c2pa_key, c2pa_cert, enabled=c2pa, reference_hashed="pixels",
+                                  reference=np.ascontiguousarray(person.image).tobytes())
+    print(signing.message)
+
+    # Only now, with every input checked, is anything created on disk.
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create {out}: {e.strerror}; choose a folder you can write to") from None
+    job = {"person": _digest(person_path), "track": _digest(track_path), "name": name}
+    todo, note = _plan(out, name, numbers, job)
+    if note:
+        print(note)
+    # Record the job before writing, so a killed run is recognised and resumed, not mistaken for foreign files.
+    record = dict(job, frames=sorted(set(numbers)))
+    tmp = out / (JOB_FILE + ".tmp")
+    try:
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, out / JOB_FILE)
+    except OSError as e:
+        raise UserError(f"cannot write in {out}: {e.strerror}; choose a folder you can write to") from None
+
+    index = {n: i for i, n in enumerate(numbers)}
+    x0, y0, _ = person.native_box
+    started = time.time()
+    blank = np.zeros((*person.image.shape[:2], 1), np.uint8)
+    with SequenceWriter(out, name=name, ext="png", overwrite=True, signer=signer) as writer, \
+            (SequenceWriter(out, name=MATTE_NAME, ext="png", overwrite=True, signer=signer) if matte
+             else contextlib.nullcontext()) as mattes:
+        for k in range(0, len(todo), batch):
+            chunk = todo[k:k + batch]
+            drivers = points[[index[n] for n in chunk]]
+            images = _to_uint8(render(drivers))
+            heads = _to_uint8(render.matte(drivers)) if alpha or matte else [None] * len(chunk)
+            for n, image, head in zip(chunk, images, heads):
+                frame = image if crop_only else paste_box(person.image, image, x0, y0)
+                head = None if head is None else paste_box(blank, head, x0, y0)[..., 0]
+                writer.write(n, frame, head if alpha else None)
+                if matte:
+                    mattes.write(n, np.repeat(head[..., None], 3, axis=2))
+            done = k + len(chunk)
+            left = (time.time() - started) / done * (len(todo) - done)
+            report(progress, done, len(todo), f"generate: frame {chunk[-1]}, {left:.0f} s left")
+    return [str(out / frame_name(name, n)) for n in numbers]
+
+
+def _to_uint8(images: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) floats in [0, 1] -> (N, H, W, C) uint8."""
+    return (np.clip(images, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(0, 2, 3, 1)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("person", help="person model file (.safetensors) from `python -m core finetune`")
+    p.add_argument("track", help="landmark track (JSON) in the reference image's pixels")
+    p.add_argument("--out", required=True, help="folder for the frames")
+    p.add_argument("--name", default="frame_", help="frame file name prefix (frames are <name>####.png)")
+    p.add_argument("--backend", default="torch", choices=["torch", "onnx"],
+                   help="render with torch, or with onnxruntime from an ONNX export (--onnx)")
+    p.add_argument("--onnx", help="ONNX model for --backend onnx")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--crop", action="store_true", help="write the model's square 256 crop instead of full frames "
+                   "at the photo's own resolution")
+    p.add_argument("--alpha", action="store_true", help="RGBA frames: the head opaque, the rest transparent")
+    p.add_argument("--matte", action="store_true", help="also write the head matte as a grey sequence "
+                   "matte_####.png")
+    from ..export.content_credentials import add_signing_arguments
+
+    add_signing_arguments(p)
+
+
+def run(args) -> int:
+    bar = TqdmProgress("generate")
+    paths = generate(args.person, args.track, args.out, name=args.name, device=args.device,
+                     backend=args.backend, onnx_path=args.onnx, crop_only=args.crop, progress=bar,
+                     c2pa_key=args.c2pa_key, c2pa_cert=args.c2pa_cert, c2pa=not args.no_c2pa,
+                     alpha=args.alpha, matte=args.matte)
+    bar.close()
+    print(f"{len(paths)} frames in {args.out}")
+    return 0
