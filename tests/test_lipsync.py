@@ -1,7 +1,8 @@
 """Lip sync from audio (core.lipsync): the file format, the audio checks, silence, loudness and "papa".
 
 Speech is made here: vowel-like sounds synthesised in numpy (a glottal pulse train through formant
-resonators), and, where `espeak-ng` is installed, spoken words (those tests skip cleanly without it).
+resonators, `tests/speech.py`, which the Blender tests share), and, where `espeak-ng` is installed,
+spoken words (those tests skip cleanly without it).
 """
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import argparse
 import json
 import shutil
 import subprocess
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -23,35 +23,7 @@ from talking_heads.core.lipsync.phonemes import Phoneme
 from talking_heads.core.lipsync.sync import lipsync
 from talking_heads.core.lipsync.visemes import KEYS
 
-RATE = 16000
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
-
-
-def vowel(seconds: float, formants=(750, 1200, 2500), pitch: float = 120.0, seed: int = 0) -> np.ndarray:
-    """An 'ah'-like vowel: a glottal pulse train with a little jitter through three formant resonators."""
-    from scipy.signal import lfilter
-
-    rng = np.random.default_rng(seed)
-    n = int(seconds * RATE)
-    source = np.zeros(n)
-    t = 0.0
-    while t < n:
-        source[int(t)] = 1.0
-        t += RATE / (pitch * (1 + 0.02 * rng.standard_normal()))
-    signal = source
-    for f, bandwidth in zip(formants, (90, 110, 170)):
-        r = np.exp(-np.pi * bandwidth / RATE)
-        signal = lfilter([1 - r], [1, -2 * r * np.cos(2 * np.pi * f / RATE), r * r], signal)
-    signal *= np.hanning(n) ** 0.3
-    return (0.5 * signal / np.abs(signal).max()).astype(np.float32)
+from speech import RATE, vowel, vowels, write_wav  # noqa: E402  (tests/speech.py, shared with the Blender tests)
 
 
 def silence(seconds: float) -> np.ndarray:
@@ -185,8 +157,7 @@ def test_video_without_sound_and_too_long_audio(tmp_path):
 def bursts(tmp_path_factory) -> Path:
     """1 s of silence, 0.6 s 'ah', 1 s silence, 0.6 s 'ah', 1 s silence."""
     folder = tmp_path_factory.mktemp("bursts")
-    samples = np.concatenate([silence(1.0), vowel(0.6), silence(1.0), vowel(0.6, seed=1), silence(1.0)])
-    return write_wav(folder / "bursts.wav", samples)
+    return write_wav(folder / "bursts.wav", vowels())
 
 
 def test_silence_relaxes_and_sound_opens_the_jaw(bursts):
@@ -278,3 +249,75 @@ def test_papa_without_transcript_dips_the_jaw_on_each_p(papa):
     jaw = curves.curve("jawOpen")
     for frame in closures(papa, 25)[1:]:
         assert jaw[max(0, frame - 1):frame + 2].min() < 0.8 * jaw.max()
+
+
+# --- the learned jaw (core.lipsync.openness) ------------------------------------------------------------------
+
+def test_learned_and_rule_based_jaw_both_relax_in_silence(bursts):
+    learned, rules = lipsync(bursts, fps=25), lipsync(bursts, fps=25, jaw="rules")
+    assert learned.settings["jaw"] == "learned" and rules.settings["jaw"] == "rules"
+    quiet = np.r_[0:18, 48:58, 92:105]
+    for curves in (learned, rules):
+        jaw = curves.curve("jawOpen")
+        assert jaw[quiet].max() < 0.05 and jaw[26:39].max() > 0.2 and jaw[66:79].max() > 0.2
+        assert np.all(curves.curve("mouthClose") <= jaw + 1e-6)
+    with pytest.raises(UserError) as error:
+        lipsync(bursts, fps=25, jaw="guess")
+    assert "unknown jaw" in one_line(error)
+
+
+def test_command_takes_the_rule_based_jaw(tmp_path, bursts):
+    error, out = run_command(tmp_path, bursts, "--jaw", "rules")
+    assert error is None and ExpressionCurves.load(out).settings["jaw"] == "rules"
+
+
+def test_the_shipped_jaw_model_loads_and_is_small():
+    from talking_heads.core.lipsync import openness
+
+    assert openness.MODEL_FILE.stat().st_size < 16 * 1024
+    model = openness.JawModel.load()
+    assert model.config == openness.CONFIG and np.all(np.isfinite(model.weights)) and model.output_scale > 0
+    assert "training identities" in model.note and len(model.fitted_on) >= 10
+
+
+def test_jaw_model_file_round_trips_and_refuses_others(tmp_path):
+    from talking_heads.core.lipsync import openness
+
+    model = openness.JawModel(np.zeros(3), np.ones(3), np.array([0.5, -1.0, 2.0]), 0.25, 0.4,
+                              dict(openness.CONFIG), "a test", ("a", "b"))
+    path = tmp_path / "jaw.npz"
+    model.save(path)
+    back = openness.JawModel.load(path)
+    assert np.allclose(back.weights, model.weights) and back.bias == 0.25 and back.fitted_on == ("a", "b")
+    assert back.output_scale == pytest.approx(0.4) and back.note == "a test"
+    assert list(tmp_path.iterdir()) == [path]
+    other = tmp_path / "other.npz"
+    np.savez(other, weights=np.zeros(3))
+    with pytest.raises(ValueError, match="not a jaw model"):
+        openness.JawModel.load(other)
+    stale = openness.JawModel(model.mean, model.scale, model.weights, 0.0, 1.0, {**openness.CONFIG, "fft": 256})
+    stale.save(other)
+    with pytest.raises(ValueError, match="other feature settings"):
+        openness.JawModel.load(other)
+
+
+def test_fit_learns_the_opening_and_undoes_each_clips_lag():
+    """Clips whose opening is a mix of two features, each clip's video a few frames out of sync."""
+    from talking_heads.core.lipsync import openness
+
+    rng = np.random.default_rng(3)
+
+    def clip(lag: int) -> tuple[openness.Clip, np.ndarray]:
+        n = 400
+        x = np.stack([np.convolve(rng.standard_normal(n + 20), np.ones(5) / 5, "same")[10:-10] for _ in range(4)], 1)
+        truth = 0.8 * x[:, 0] - 0.5 * x[:, 2] + 1.0
+        opening = np.roll(truth, lag) + 0.05 * rng.standard_normal(n)
+        return openness.Clip(x, np.ones(n), opening, np.ones(n, bool), np.clip(truth * 0.3, 0, 1)), truth
+
+    clips = [clip(lag)[0] for lag in (0, 0, 3, -2, 4, 0, 1)]
+    model = openness.fit(clips, ridge=1e-3, max_shift=6, names=list("abcdefg"))
+    test, truth = clip(0)
+    predicted = model.linear(test.features, test.gate)
+    assert np.corrcoef(predicted, truth)[0, 1] > 0.95
+    assert openness.best_lag(predicted, truth, np.ones(len(truth), bool), 6)[1] == 0
+    assert model.fitted_on == tuple("abcdefg") and model.output_scale > 0

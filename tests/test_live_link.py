@@ -9,32 +9,13 @@ from talking_heads.core.capture.live_link import (ARKIT_NAMES, FaceCapture, pars
 from talking_heads.core.errors import UserError
 from talking_heads.core.rig import EXPRESSIONS
 
-# Live Link Face's header, as the app writes it: 52 ARKit shapes in PascalCase, then 9 rotations.
-HEADER = ["Timecode", "BlendShapeCount", *[n[0].upper() + n[1:] for n in ARKIT_NAMES],
-          "HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
-          "RightEyeYaw", "RightEyePitch", "RightEyeRoll"]
-
-
-def timecode(frame: int, fps: int = 60, start=(20, 15, 34, 12), sub: str = "345") -> str:
-    h, m, s, f = start
-    total = ((h * 60 + m) * 60 + s) * fps + f + frame
-    f, total = total % fps, total // fps
-    s, total = total % 60, total // 60
-    return f"{total // 60:02d}:{total % 60:02d}:{s:02d}:{f:02d}.{sub}"
+from live_link_takes import timecode  # noqa: E402  (tests/live_link_takes.py)
+from live_link_takes import take as live_link_take  # noqa: E402
 
 
 def take(frames: int = 30, fps: int = 60, **changes) -> str:
-    """A Live Link Face CSV: jawOpen ramps 0 -> 1, eyeBlinkLeft is 0.5, the head turns 0.1 (18 degrees)."""
-    lines = [",".join(HEADER)]
-    for k in range(frames):
-        values = {name: 0.0 for name in HEADER[2:]}
-        values["JawOpen"] = k / (frames - 1)
-        values["EyeBlinkLeft"] = 0.5
-        values["HeadYaw"] = 0.1
-        values["HeadPitch"] = -0.05 * k / (frames - 1)
-        row = [timecode(k, fps), "61"] + [f"{values[c]:.6f}" for c in HEADER[2:]]
-        lines.append(",".join(row))
-    text = "\n".join(lines) + "\n"
+    """A Live Link Face CSV (live_link_takes.take), with text replacements `changes` for malformed ones."""
+    text = live_link_take(frames, fps)
     for old, new in changes.items():
         text = text.replace(old, new)
     return text

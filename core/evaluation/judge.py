@@ -48,6 +48,7 @@ class FaceJudge:
 
     def judge(self, crop: np.ndarray) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
         """(landmarks, face descriptor) of a crop, both None where no face is found."""
+        crop = np.ascontiguousarray(crop, np.uint8)      # dlib takes no views (a worker gets a copy anyway)
         shape = self.shape(crop)
         if shape is None:
             return None, None

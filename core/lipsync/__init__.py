@@ -4,6 +4,8 @@
 - `phonemes`: phone decoding, or forced alignment to a transcript (PocketSphinx's bundled English model)
 - `visemes`: phoneme -> viseme -> ARKit weights, with coarticulation, loudness and intensity
 - `loudness`: per-frame loudness envelopes
+- `openness`: the learned jawOpen (a ridge regression from the sound and both recognisers' phones;
+  its weights, `jaw_model.npz`, were fitted on the shared media's training identities)
 - `curves`: the expression-curve file (docs/EXPRESSION_CURVES.md)
 - `sync`: the whole chain, `lipsync(path, fps, transcript, intensity, progress)`
 - `command`: `python -m core lipsync AUDIO --out KEYS.json`

@@ -23,7 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how strongly the mouth articulates, 0 to 2 (default 1)")
     parser.add_argument("--recogniser", choices=("phones", "words"), default="phones",
                         help="without a transcript: decode phones (any language, the default) or English words "
-                             "(more exact for English, about three times slower)")
+                             "(more exact for English): the phonemes of the file and the mouth's shapes")
+    parser.add_argument("--jaw", choices=("learned", "rules"), default="learned",
+                        help="how far the jaw opens: learned from the sound and both recognisers' phones (the "
+                             "default; runs both recognisers) or the phones' openness times loudness (faster)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     progress = None if args.quiet else TqdmProgress("lipsync")
     try:
         curves = lipsync(args.audio, fps=args.fps, transcript=transcript, intensity=args.intensity,
-                         progress=progress, recogniser=args.recogniser)
+                         progress=progress, recogniser=args.recogniser, jaw=args.jaw)
     finally:
         if progress is not None:
             progress.close()

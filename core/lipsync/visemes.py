@@ -15,6 +15,11 @@ pauses relax the mouth.
 phone's openness scaled by `LOUDNESS_FLOOR` + the rest x the voice band's loudness (`loudness.voice_loudness`),
 so quiet stretches that the recogniser misread open the mouth less and loud syllables open it wider.
 
+**The learned jaw.** Given `jaw_streams` (the phones of each recogniser `openness.STREAMS` names), `jawOpen`
+comes from `openness`'s model instead: it reads the sound itself and both recognisers' phones and was fitted
+on talking-head clips (benchmarks/RESULTS.md has how much better it follows real mouths). The other keys, and
+the lip closing of p, b and m, still come from the phones' targets.
+
 **Lead.** Mouths move ahead of the sound they make (the lips part and the jaw drops before the vowel is
 heard); every shape comes `LEAD` seconds before its phone.
 
@@ -33,6 +38,7 @@ import numpy as np
 from ..progress import Progress, report
 from .audio import Audio
 from .loudness import normalised, voice_loudness
+from .openness import JawModel, Stream, features, shipped_model
 from .phonemes import SILENCE, SPOKEN_NOISE, Phoneme
 
 # The ARKit blendshapes lip sync drives. Left and right are the subject's, as in ARKit and `core.rig`.
@@ -128,14 +134,24 @@ LOUDNESS_SPAN_DB = 30.0
 
 
 def expression_weights(phonemes: Sequence[Phoneme], audio: Audio, fps: float, intensity: float = 1.0,
-                       progress: Progress | None = None) -> np.ndarray:
+                       progress: Progress | None = None,
+                       jaw_streams: dict[str, Sequence[Phoneme]] | None = None,
+                       jaw_model: JawModel | None = None) -> np.ndarray:
     """Weights (frames, len(KEYS)) float32 in [0, 1] at `fps`; frame i is the moment i / fps of the audio,
-    and there are ceil(duration x fps) frames."""
+    and there are ceil(duration x fps) frames.
+
+    `jaw_streams`: each recogniser's phones (`openness.STREAMS`) for the learned jawOpen, with `jaw_model`
+    (default: the shipped one); without them jawOpen is the phones' openness times loudness."""
     count = frame_count(audio.duration, fps)
     grid_count = int(np.ceil(audio.duration * RATE)) + 1
-    channels = coarticulate([Phoneme(p.name, p.start - LEAD, p.end - LEAD) for p in phonemes], grid_count, progress)
-    loud = np.interp(np.arange(grid_count) + LEAD * RATE, np.arange(grid_count), loudness_envelope(audio, grid_count))
-    channels["jaw"] = channels["jaw"] * (LOUDNESS_FLOOR + (1.0 - LOUDNESS_FLOOR) * loud)
+    channels = coarticulate(_led(phonemes), grid_count, progress)
+    if jaw_streams is not None:
+        channels["jaw"] = learned_jaw(audio, jaw_streams, grid_count, jaw_model or shipped_model(),
+                                      {id(phonemes): channels})
+    else:
+        loud = np.interp(np.arange(grid_count) + LEAD * RATE, np.arange(grid_count),
+                         loudness_envelope(audio, grid_count))
+        channels["jaw"] = channels["jaw"] * (LOUDNESS_FLOOR + (1.0 - LOUDNESS_FLOOR) * loud)
     grid = np.stack([channels[c] for c in CHANNELS], axis=1)
     frames = resample(grid, RATE, fps, count)
     values = {c: frames[:, i] for i, c in enumerate(CHANNELS)}
@@ -151,6 +167,29 @@ def expression_weights(phonemes: Sequence[Phoneme], audio: Audio, fps: float, in
         else:
             out[:, k] = np.clip(values[channel] * scale, 0.0, 1.0)
     return out
+
+
+def _led(phonemes: Sequence[Phoneme]) -> list[Phoneme]:
+    """The phonemes `LEAD` seconds earlier: the mouth moves ahead of its sound."""
+    return [Phoneme(p.name, p.start - LEAD, p.end - LEAD) for p in phonemes]
+
+
+def jaw_features(audio: Audio, jaw_streams: dict[str, Sequence[Phoneme]], grid_count: int,
+                 known: dict[int, dict[str, np.ndarray]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The learned jaw's (features, gate) on the internal grid; `known` maps id(phonemes) to the channels
+    already coarticulated from them."""
+    streams = {}
+    for name, phones in jaw_streams.items():
+        channels = (known or {}).get(id(phones)) or coarticulate(_led(phones), grid_count)
+        streams[name] = Stream(phones, channels["jaw"], channels["close"])
+    return features(audio.samples, audio.rate, streams, grid_count)
+
+
+def learned_jaw(audio: Audio, jaw_streams: dict[str, Sequence[Phoneme]], grid_count: int, model: JawModel,
+                known: dict[int, dict[str, np.ndarray]] | None = None) -> np.ndarray:
+    """jawOpen (grid_count,) on the internal grid from the sound and each recogniser's phones."""
+    x, gate = jaw_features(audio, jaw_streams, grid_count, known)
+    return model.predict(x, gate)
 
 
 def frame_count(duration: float, fps: float) -> int:

@@ -11,12 +11,14 @@ a static camera's background, which the warp's mesh drags along with the face), 
 inside of an opening mouth, uncovered background). Two of the three are the photo's own sharp pixels,
 which keeps identity. Two rules, not learned, keep it on new people: over the driver's and the
 reference's heads (the landmarks' hull with forehead, hair and ears: `warp.head_region`) the unwarped
-reference is ruled out, since there it would ghost the photo's face and hair where they were; and over
-the driver's head new colours are allowed only around the mouth's opening, since elsewhere they soften
-skin, eyes and brows (on held-out people the second rule took the dlib identity distance from 0.328 to
-0.263, the warp's being 0.264: benchmarks/RESULTS.md). With the warp's weight at one, G is the protocol's
-`warp` baseline exactly; that is where training starts. (A learned flow refining the warp was tried and
-dropped: on new people it bent their features at rest and cost identity.)
+reference is ruled out, since there it would ghost the photo's face and hair where they were; and new
+colours go only where the photo cannot show what the driver shows (`Generator.new_colours`), since
+elsewhere they soften skin, eyes and brows (on held-out people restricting them to the mouth took the dlib
+identity distance from 0.328 to 0.263, the warp's being 0.264: benchmarks/RESULTS.md). Rule set 2 adds
+closing lids and keeps the photo wherever it is right, so that at the photo's own landmarks the frame is
+the photo (model/native.py renders it at the photo's resolution). With the warp's weight at one, G is
+the protocol's `warp` baseline exactly; that is where training starts. (A learned flow refining the warp
+was tried and dropped: on new people it bent their features at rest and cost identity.)
 """
 from __future__ import annotations
 
@@ -151,6 +153,7 @@ class Generator(nn.Module):
         only the background the head uncovers as it moves away."""
         if self.rules == 1:
             return torch.maximum(1 - drv_head, mouth_opening(drv_points, size, grow=size // 128))
-        mouth = mouth_opening(drv_points, size, grow=size // 128, soften=True) * mouth_widening(drv_points, ref_points)
-        lids = eye_openings(drv_points, size, grow=max(1, 3 * size // 256)) * eye_closure(drv_points, ref_points)
+        mouth = mouth_opening(drv_points, size, grow=size // 128, soften=True)
+        lids = eye_openings(drv_points, size, grow=max(1, 3 * size // 256))
+        mouth, lids = mouth * mouth_widening(drv_points, ref_points), lids * eye_closure(drv_points, ref_points)
         return torch.maximum(torch.maximum(mouth, lids), (ref_head - drv_head).clamp_min(0))

@@ -41,7 +41,8 @@ class NativeRenderer(nn.Module):
         # uint8 keeps an exported model small; the photo's box of a 4096 photo is over 2000 pixels a side
         self.register_buffer("photo", torch.from_numpy(region).permute(2, 0, 1)[None].contiguous())
         origin = np.array([self.x0, self.y0], np.float32)
-        self.register_buffer("photo_points", torch.from_numpy(np.asarray(photo_points, np.float32) - origin)[None])
+        points = np.asarray(photo_points, np.float32) - origin                     # in the box's pixels
+        self.register_buffer("photo_points", torch.from_numpy(points)[None])
         self.register_buffer("origin", torch.from_numpy(origin))
         self.register_buffer("feather", torch.from_numpy(feather_mask(self.side, FEATHER))[None, None])
 

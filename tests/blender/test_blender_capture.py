@@ -8,34 +8,12 @@ import pytest
 
 from talking_heads.core.capture.live_link import ARKIT_NAMES
 
-# Live Link Face's header, as the app writes it: 52 ARKit shapes in PascalCase, then 9 rotations (as in
-# tests/test_live_link.py).
-HEADER = ["Timecode", "BlendShapeCount", *[n[0].upper() + n[1:] for n in ARKIT_NAMES],
-          "HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
-          "RightEyeYaw", "RightEyePitch", "RightEyeRoll"]
-
-
-def timecode(frame: int, fps: int = 60, start=(20, 15, 34, 12)) -> str:
-    h, m, s, f = start
-    total = ((h * 60 + m) * 60 + s) * fps + f + frame
-    f, total = total % fps, total // fps
-    s, total = total % 60, total // 60
-    return f"{total // 60:02d}:{total % 60:02d}:{s:02d}:{f:02d}.000"
+from live_link_takes import take as live_link_take  # noqa: E402  (tests/live_link_takes.py)
 
 
 def take(frames: int = 61, fps: int = 60) -> str:
     """1 s at 60 fps: jawOpen ramps 0 -> 1, eyeBlinkLeft is 0.5, mouthClose 0.25, the head turns 0.1."""
-    lines = [",".join(HEADER)]
-    for k in range(frames):
-        values = {name: 0.0 for name in HEADER[2:]}
-        values["JawOpen"] = k / (frames - 1)
-        values["EyeBlinkLeft"] = 0.5
-        values["MouthClose"] = 0.25
-        values["TongueOut"] = 0.3
-        values["HeadYaw"] = 0.1
-        values["HeadPitch"] = -0.05 * k / (frames - 1)
-        lines.append(",".join([timecode(k, fps), "61"] + [f"{values[c]:.6f}" for c in HEADER[2:]]))
-    return "\n".join(lines) + "\n"
+    return live_link_take(frames, fps, MouthClose=0.25, TongueOut=0.3)
 
 
 def fcurve(module, id_data, path, index=0):
