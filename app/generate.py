@@ -22,6 +22,7 @@ from ..core.progress import Progress, TqdmProgress, report
 
 JOB_FILE = ".talking_heads_job.json"
 MATTE_NAME = "matte_"     # the head matte's grey sequence, beside the frames
+DEFAULT_LAYERS = "rgb"    # what a job writes unless asked for the matte (job files before it say nothing)
 
 
 def _digest(path: str | Path) -> str:
@@ -45,7 +46,8 @@ def _plan(out_dir: Path, name: str, numbers: list[int], job: dict) -> tuple[list
     if foreign:
         raise UserError(f"{out_dir} already holds {frame_name(name, foreign[0])} (and {len(foreign) - 1} more) "
                         f"that this tool did not write: choose an empty folder or move them away")
-    same = all(previous.get(k) == job[k] for k in ("person", "track", "name"))
+    same = all(previous.get(k, DEFAULT_LAYERS if k == "layers" else None) == job[k]
+               for k in ("person", "track", "name", "layers"))
     if same:
         return [n for n in numbers if not (out_dir / frame_name(name, n)).exists()], None
     replaced = sorted(ours & {n for n in numbers if (out_dir / frame_name(name, n)).exists()})
@@ -103,7 +105,8 @@ def generate(person_path: str, track_path: str, out_dir: str, *, name: str = "fr
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UserError(f"cannot create {out}: {e.strerror}; choose a folder you can write to") from None
-    job = {"person": _digest(person_path), "track": _digest(track_path), "name": name}
+    layers = ("rgba" if alpha else DEFAULT_LAYERS) + ("+matte" if matte else "")   # other layers: another job
+    job = {"person": _digest(person_path), "track": _digest(track_path), "name": name, "layers": layers}
     todo, note = _plan(out, name, numbers, job)
     if note:
         print(note)

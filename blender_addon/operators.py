@@ -518,9 +518,9 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
     job_title = "Generate"
 
     alpha: BoolProperty(name="Head Matte", default=False,
-                        description="Frames with alpha: the head (face, hair, neck) opaque, the rest transparent; "
-                                    "the plane then shows the head alone over what is behind it (not set: the "
-                                    "Generate panel's setting)")
+                        description="Frames with alpha: the head (face, forehead, hair, ears) opaque, the rest "
+                                    "transparent; the plane then shows the head alone over what is behind it (not "
+                                    "set: the Generate panel's setting)")
 
     target: EnumProperty(
         name="Show On", default='SCENE',

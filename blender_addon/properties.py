@@ -91,8 +91,8 @@ class TALKINGHEADS_PG_scene(bpy.types.PropertyGroup):
     capture_source: StringProperty(name="Face Capture", subtype='FILE_PATH', options=BLEND_RELATIVE, default="",
                                    description="An iPhone face capture: a Live Link Face CSV or a Face Cap .txt")
     generate_alpha: BoolProperty(name="Head Matte", default=False,
-                                 description="Generate frames with alpha: the head (face, hair, neck) opaque, "
-                                             "the rest transparent, so the plane shows the head alone")
+                                 description="Generate frames with alpha: the head (face, forehead, hair, ears) "
+                                             "opaque, the rest transparent, so the plane shows the head alone")
     generate_target: EnumProperty(
         name="Show On", default='PLANE',
         items=[('PLANE', "Image Plane", "Play the generated frames on the rig's image plane"),

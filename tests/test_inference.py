@@ -112,3 +112,11 @@ def test_the_head_matte_makes_rgba_frames_and_a_grey_sequence(job, tmp_path, ast
     with pytest.raises(UserError, match="head matte"):
         generate(str(job / "person.safetensors"), str(job / "track.json"), str(tmp_path / "crop"),
                  device="cpu", alpha=True, crop_only=True)
+
+
+def test_asking_for_the_matte_later_renders_the_frames_again(job, tmp_path, capsys):
+    out = tmp_path / "out"
+    generate(str(job / "person.safetensors"), str(job / "track.json"), str(out), device="cpu")
+    generate(str(job / "person.safetensors"), str(job / "track.json"), str(out), device="cpu", matte=True)
+    assert "replacing 3 frames" in capsys.readouterr().out
+    assert sorted(p.name for p in out.glob("matte_*.png")) == ["matte_0001.png", "matte_0002.png", "matte_0003.png"]
