@@ -85,7 +85,8 @@ def generate(person_path: str, track_path: str, out_dir: str, *, name: str = "fr
         if not onnx_path:
             raise UserError("--backend onnx needs --onnx MODEL.onnx (write one with `python -m core export onnx`)")
         render = OnnxRenderer(onnx_path, device=device)
-        if not crop_only and render.size != person.native_box[2:] * 2:
+        side = person.native_box[2]
+        if not crop_only and render.size != (side, side):
             raise UserError(f"{onnx_path} renders {render.size}, not this person's face box; export it again "
                             f"from {person_path}")
     elif backend == "torch":
