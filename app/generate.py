@@ -73,6 +73,7 @@ def generate(person_path: str, track_path: str, out_dir: str, *, name: str = "fr
     from ..core.model.person import load_person
     from ..core.inference import TorchBackend
     from ..export.content_credentials import open_signer
+    from ..export.provenance import face_spare
     from ..export.sequence import SequenceWriter
 
     track = Track.load(track_path)          # the cheap checks first: a bad track fails in a moment
@@ -135,7 +136,9 @@ def generate(person_path: str, track_path: str, out_dir: str, *, name: str = "fr
             for n, image, head in zip(chunk, images, heads):
                 frame = image if crop_only else paste_box(person.image, image, x0, y0)
                 head = None if head is None else paste_box(blank, head, x0, y0)[..., 0]
-                writer.write(n, frame, head if alpha else None)
+                # The watermark stays off the face, where recognisers would read it as another identity.
+                spare = None if crop_only else face_spare(points[index[n]], frame.shape)
+                writer.write(n, frame, head if alpha else None, spare)
                 if matte:
                     mattes.write(n, np.repeat(head[..., None], 3, axis=2))
             done = k + len(chunk)

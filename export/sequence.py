@@ -229,14 +229,15 @@ def encode_exr(rgb: np.ndarray, alpha: np.ndarray | None, metadata: dict[str, st
 
 
 def encode_frame(ext: str, rgb: np.ndarray, alpha: np.ndarray | None = None, *, bit_depth: int | None = None,
-                 metadata: dict[str, str] | None = None, watermark: bool = True) -> bytes:
+                 metadata: dict[str, str] | None = None, watermark: bool = True,
+                 spare: np.ndarray | None = None) -> bytes:
     """Convert, mark and encode one frame (see `write_frame`) without touching the disk."""
     ext = ext.lower().lstrip(".")
     depth = _check_depth(ext, bit_depth)
     rgb, alpha = _split_alpha(rgb, alpha)
     pixels = _as_depth(rgb, depth)
     if watermark:
-        pixels = provenance.mark(pixels)
+        pixels = provenance.mark(pixels, spare)
     fields = {**(metadata or {}), **provenance.metadata()}
     a = None if alpha is None else _as_depth(alpha, depth)
     if ext == "png":
@@ -282,15 +283,17 @@ def prepare_folder(folder: str | os.PathLike) -> Path:
 
 def write_frame(path: str | os.PathLike, rgb: np.ndarray, *, alpha: np.ndarray | None = None,
                 bit_depth: int | None = None, metadata: dict[str, str] | None = None, watermark: bool = True,
-                overwrite: bool = False, signer=None) -> Path:
+                overwrite: bool = False, signer=None, spare: np.ndarray | None = None) -> Path:
     """Write one frame, atomically, as PNG (8 or 16 bit, default 8) or EXR (half float, linear).
 
     `rgb`: uint8, uint16 or float [0, 1] sRGB, H x W x 3 (or x 4 with alpha); `alpha`: an optional
     H x W mask (bool, uint8, uint16 or float) such as a face mask. The watermark, the provenance fields and
-    XMP are added (`watermark=False` is for data that is not a synthetic image); `signer`
+    XMP are added (`watermark=False` is for data that is not a synthetic image; `spare`, an H x W map such
+    as `provenance.face_spare`'s, keeps the watermark off the face); `signer`
     (`content_credentials.Signer`) adds a C2PA manifest to a PNG. The format follows the extension."""
     path = Path(path)
-    data = encode_frame(path.suffix, rgb, alpha, bit_depth=bit_depth, metadata=metadata, watermark=watermark)
+    data = encode_frame(path.suffix, rgb, alpha, bit_depth=bit_depth, metadata=metadata, watermark=watermark,
+                        spare=spare)
     return atomic.write_atomic(path, sign_png(data, path, signer), overwrite=overwrite)
 
 
@@ -343,8 +346,10 @@ class SequenceWriter:
     def path(self, number: int) -> Path:
         return self.folder / frame_name(self.name, number, self.ext)
 
-    def write(self, frame_number: int, rgb: np.ndarray, alpha: np.ndarray | None = None) -> Path:
-        """Queue frame `frame_number`; returns its final path (the file exists once `close()` returns)."""
+    def write(self, frame_number: int, rgb: np.ndarray, alpha: np.ndarray | None = None,
+              spare: np.ndarray | None = None) -> Path:
+        """Queue frame `frame_number`; returns its final path (the file exists once `close()` returns).
+        `spare`: where to keep the watermark off (`write_frame`)."""
         if self._closed:
             raise RuntimeError("SequenceWriter.write() after close()")
         while self._pending and self._pending[0][1].done():      # surface a failure as early as possible
@@ -355,7 +360,7 @@ class SequenceWriter:
         rgb, alpha = np.array(rgb, copy=True), None if alpha is None else np.array(alpha, copy=True)
         while len(self._pending) >= 2 * self.workers:
             self._collect(self._pending.popleft())
-        future = self._pool.submit(self._encode_and_store, path, rgb, alpha)
+        future = self._pool.submit(self._encode_and_store, path, rgb, alpha, spare)
         self._pending.append((int(frame_number), future))
         self.next_number = int(frame_number) + 1
         return path
@@ -388,12 +393,13 @@ class SequenceWriter:
         except Exception:
             pass
 
-    def _encode_and_store(self, path: Path, rgb: np.ndarray, alpha: np.ndarray | None) -> bool:
+    def _encode_and_store(self, path: Path, rgb: np.ndarray, alpha: np.ndarray | None,
+                          spare: np.ndarray | None = None) -> bool:
         if self._failing:                              # an earlier frame failed: stop writing
             return False
         try:
             data = encode_frame(self.ext, rgb, alpha, bit_depth=self.bit_depth, metadata=self.metadata,
-                                watermark=self.watermark)
+                                watermark=self.watermark, spare=spare)
             atomic.write_atomic(path, sign_png(data, path, self.signer))
         except BaseException:
             self._failing = True

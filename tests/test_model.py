@@ -87,6 +87,33 @@ def test_generator_composes_its_three_sources():
     assert (out["warped"] - ref).abs().mean() > 0.01   # the warp really moved the face
 
 
+def test_rule_set_2_paints_lids_only_once_the_eyes_are_more_than_half_closed():
+    """New colours over the lids need the driver's eyes well closed beyond the photo's: a glance down keeps
+    the photo's own lids; a blink gets painted ones; at the photo's own landmarks nothing is painted."""
+    size = 256                                         # the network's own size: the lids' region is grown at it
+    g = Generator(rules=2).eval()
+    ref, pts = torch.rand(1, 3, size, size), face(size)
+    draw, psi = torch.zeros(1, 3, size, size), g.P(torch.zeros(1, 256))
+    with torch.no_grad():
+        g.head.bias.zero_()
+        g.head.bias[5] = 30.0                          # all the weight the rules allow on new colours
+
+    def lid_weight(closed):
+        drv = pts.clone()
+        for upper, lower in ((37, 41), (38, 40), (43, 47), (44, 46)):
+            gap = drv[0, lower, 1] - drv[0, upper, 1]
+            drv[0, upper, 1] += closed * gap / 2
+            drv[0, lower, 1] -= closed * gap / 2
+        with torch.no_grad():
+            w = g(ref, pts, drv, draw, psi=psi)["weights"][0, 2]
+        centres = [drv[0, [37, 38, 40, 41]].mean(0), drv[0, [43, 44, 46, 47]].mean(0)]
+        return min(w[int(c[1].round()), int(c[0].round())].item() for c in centres)
+
+    assert lid_weight(0.0) < 1e-6 and lid_weight(0.4) < 1e-6
+    assert 0.2 < lid_weight(0.6) < 0.8
+    assert lid_weight(0.8) > 0.99
+
+
 def test_losses_behave():
     a = torch.rand(2, 3, 32, 32)
     assert ssim(a, a).item() == pytest.approx(1.0, abs=1e-4)

@@ -148,9 +148,10 @@ class Generator(nn.Module):
         Rule set 1: in and around the mouth's opening (teeth, tongue, the lips' inner edge), and anywhere
         off the head. Rule set 2 (the priors since 2026-12-01) keeps the photo wherever it is right, so that
         at the photo's own landmarks the frame is the photo: the mouth's opening only as far as it opens
-        beyond the photo's (edges soft), the lids as far as the eyes close beyond the photo's (a closing lid
-        is skin the photo never showed: the warp squashes the open eye into a dark slit), and off the head
-        only the background the head uncovers as it moves away."""
+        beyond the photo's (edges soft), the lids once the eyes are more than half closed beyond the photo's
+        (a closing lid is skin the photo never showed: the warp squashes the open eye into a dark slit), and
+        off the head only the background the head uncovers as it moves away. How far is far enough is in
+        `warp.mouth_widening` and `warp.eye_closure`."""
         if self.rules == 1:
             return torch.maximum(1 - drv_head, mouth_opening(drv_points, size, grow=size // 128))
         mouth = mouth_opening(drv_points, size, grow=size // 128, soften=True)

@@ -164,18 +164,23 @@ def _gap(points: torch.Tensor, pairs) -> torch.Tensor:
 
 
 def eye_closure(drv_points: torch.Tensor, ref_points: torch.Tensor) -> torch.Tensor:
-    """(B, 1, 1, 1) in [0, 1]: how far the driver's eyes are closed beyond the reference's. Zero up to 15 %
-    more closed (landmark jitter), one from half closed on."""
+    """(B, 1, 1, 1) in [0, 1]: how far the driver's eyes are closed beyond the reference's. Zero up to half
+    closed, one from 70 % closed on. Short of half closed (a glance down, a smile) the photo's own lids,
+    moved by the warp, are right, and sharper than lids painted at the network's size. (From 15 % closed,
+    as the prior was trained, the held-out identities lost identity on ordinary frames and scored worse on
+    blinks too: benchmarks/RESULTS.md, 2026-12-01 b.)"""
     lids = RIGHT_LIDS + LEFT_LIDS
     closure = 1 - _gap(drv_points, lids) / _gap(ref_points, lids).clamp_min(1e-3)
-    return ((closure - 0.15) / 0.35).clamp(0, 1)[:, None, None, None]
+    return ((closure - 0.5) / 0.2).clamp(0, 1)[:, None, None, None]
 
 
 def mouth_widening(drv_points: torch.Tensor, ref_points: torch.Tensor) -> torch.Tensor:
-    """(B, 1, 1, 1) in [0, 1]: how far the driver's lips are apart beyond the reference's. Zero up to 0.02
-    eye spans further (jitter), one from 0.1 on: by then the photo has no inside to show."""
+    """(B, 1, 1, 1) in [0, 1]: how far the driver's lips are apart beyond the reference's. Zero up to 0.05
+    eye spans further (a little further, the warp's stretched lips and teeth are still right), one from
+    0.15 on: by then the photo has no inside to show. (From 0.02 to 0.1, as the prior was trained, the
+    held-out identities' open mouths scored worse: benchmarks/RESULTS.md, 2026-12-01 b.)"""
     wider = _gap(drv_points, INNER_LIP_PAIRS) - _gap(ref_points, INNER_LIP_PAIRS)
-    return ((wider - 0.02) / 0.08).clamp(0, 1)[:, None, None, None]
+    return ((wider - 0.05) / 0.1).clamp(0, 1)[:, None, None, None]
 
 
 def head_region(points: torch.Tensor, size: int, grid_size: int = 64) -> torch.Tensor:
