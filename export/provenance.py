@@ -279,11 +279,17 @@ def _embed_spared(colour: np.ndarray, agreement: np.ndarray, sigma: float, budge
     return out, reached
 
 
+def _survival(band_agreement: np.ndarray, sigma: float) -> np.ndarray:
+    """(2, M): the probability that each band coefficient's sign is still the key's after the light and
+    after the full attack (Gaussian coefficient noise of LIGHT_NOISE * sigma and sigma)."""
+    noise = np.array([[LIGHT_NOISE * sigma], [sigma]])
+    return _normal_cdf(band_agreement / noise)
+
+
 def _expected(agreement: np.ndarray, sigma: float) -> float:
     """The expected score after the light and the full attack, the lower of the two (see `_choose`)."""
     a = agreement.ravel()[_band()].astype(np.float64)
-    noise = np.array([[LIGHT_NOISE * sigma], [sigma]])
-    return float(np.sum(2 * _normal_cdf(a / noise) - 1, axis=1).min() / math.sqrt(band_size()))
+    return float(np.sum(2 * _survival(a, sigma) - 1, axis=1).min() / math.sqrt(band_size()))
 
 
 def _choose(agreement: np.ndarray, sigma: float, budget: float) -> np.ndarray:
@@ -297,7 +303,7 @@ def _choose(agreement: np.ndarray, sigma: float, budget: float) -> np.ndarray:
     a = agreement.ravel()[band].astype(np.float64)
     need = np.maximum(target - a, 0.0)
     noise = np.array([[LIGHT_NOISE * sigma], [sigma]])
-    survives = _normal_cdf(a / noise)                  # P(the sign is right after the attack), (2, M)
+    survives = _survival(a, sigma)                     # P(the sign is right after the attack), (2, M)
     expected = np.sum(2 * survives - 1, axis=1)
     candidates = np.flatnonzero(need > 0)
     # Gains and costs of the candidates only, gathered once, then ranked. (np.take, and np.minimum of the
