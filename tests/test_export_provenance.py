@@ -120,6 +120,10 @@ def test_a_spared_face_is_left_nearly_untouched_and_the_mark_survives():
     assert provenance.detect(jpeg(half(everywhere)))[0] and psnr(everywhere, frame) >= provenance.MIN_PSNR - 0.1
     with pytest.raises(ValueError):
         provenance.mark(frame, spare[:100])
+    # a face half out of the frame, or wholly out of it: the part inside, or nothing
+    half_out = provenance.face_spare(points + [240, 0], frame.shape)
+    assert half_out[170, 470] == pytest.approx(1.0) and half_out[:, :300].max() == 0
+    assert provenance.face_spare(points + [2000, 2000], frame.shape).max() == 0
 
 
 def test_untouched_photos_crops_and_noise_are_not_found(photos):
