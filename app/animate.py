@@ -226,25 +226,33 @@ def _photos(paths: list[str], workspace: Workspace, backend: str) -> tuple[list[
     return images, points, found
 
 
+def _cached_step(workspace: Workspace, driver: Driver, name: str, key: str, kind, label: str, compute):
+    """A step's result (a `kind`: Track or ExpressionCurves) from the workspace if it was made from `key`,
+    else computed with a progress bar called `label` and queued in `driver.files` to be written. A computed
+    result is returned as a rerun will read it back: the same, to the bit."""
+    cached = workspace.cached(name, key)
+    if cached is not None:
+        driver.reused.append(name)
+        return kind.load(cached)
+    progress = bar(label)
+    try:
+        result = compute(progress)
+    finally:
+        _close(progress)
+    text = result.to_json()
+    driver.files[name] = (key, text)
+    return kind.from_dict(json.loads(text))
+
+
 def _video_driver(path: Path, args, workspace: Workspace, reference: np.ndarray, size, mode: str) -> Driver:
     from ..core.landmarks.track import Track, extract_track, retarget_track
     from ..core.video import audio_offset, streams
 
     driver = Driver("video", None)
     key = _key("driver_track", digest(path), args.backend, args.stride)
-    cached = workspace.cached("driver_track", key)
-    if cached is not None:
-        raw = Track.load(cached)
-        driver.reused.append("driver_track")
-    else:
-        progress = bar("landmarks")
-        try:
-            raw = extract_track(path, progress=progress, stride=args.stride, backend=args.backend)
-        finally:
-            _close(progress)
-        text = raw.to_json()
-        driver.files["driver_track"] = (key, text)
-        raw = Track.from_dict(json.loads(text))   # as a rerun will read it back: the same track, to the bit
+    raw = _cached_step(workspace, driver, "driver_track", key, Track, "landmarks",
+                       lambda progress: extract_track(path, progress=progress, stride=args.stride,
+                                                      backend=args.backend))
     driver.notes.append(f"track: {path.name}, {len(raw)} frames at {raw.fps:g} fps, "
                         f"{int(raw.filled.sum())} without a face (filled)")
     driver.track = retarget_track(raw, reference, size, mode, args.neutral)
@@ -292,19 +300,8 @@ def _audio_driver(path: Path, args, workspace: Workspace, reference: np.ndarray,
     fps = args.fps or DEFAULT_AUDIO_FPS
     driver = Driver("audio", None, sound=path)
     key = _key("curves", digest(path), fps)
-    cached = workspace.cached("curves", key)
-    if cached is not None:
-        curves = ExpressionCurves.load(cached)
-        driver.reused.append("curves")
-    else:
-        progress = bar("lipsync")
-        try:
-            curves = lipsync(path, fps=fps, progress=progress)
-        finally:
-            _close(progress)
-        text = curves.to_json()
-        driver.files["curves"] = (key, text)
-        curves = ExpressionCurves.from_dict(json.loads(text))   # as a rerun will read it back
+    curves = _cached_step(workspace, driver, "curves", key, ExpressionCurves, "lipsync",
+                          lambda progress: lipsync(path, fps=fps, progress=progress))
     driver.track = _curves_track(curves, path, reference, size, driver)
     return driver
 
