@@ -174,11 +174,8 @@ def mark(rgb: np.ndarray, spare: np.ndarray | None = None) -> np.ndarray:
 
 def face_spare(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """(H, W) float32 in [0, 1]: one over the face of landmarks (68, 2) in image pixels (their hull, 1.25x
-    about its centre: brows to chin, cheek to cheek), its edge soft, zero elsewhere.
-
-    The mark is a low-frequency pattern of about 1.5 luminance levels; over a face, face recognisers read it
-    as a change of identity (the dlib identity distance of generated frames rose by 0.01 to 0.02). Kept off
-    the face, it moves into hair, neck and background, where it costs nothing (benchmarks/RESULTS.md)."""
+    about its centre: brows to chin, cheek to cheek), its edge soft, zero elsewhere: where `mark` keeps the
+    change off (the module's "Off the face" says why)."""
     import cv2
 
     p = np.asarray(points, np.float32)[:, :2]
@@ -253,7 +250,7 @@ def _embed_spared(colour: np.ndarray, agreement: np.ndarray, sigma: float, budge
     """As `_choose` and `_embed`, with the change scaled per pixel by `keep`. A masked change lands only
     partly on the chosen coefficients and spills onto their neighbours, flipping some signs that were right;
     so each pass aims every band coefficient at its goal (the chosen ones at the target, the others where
-    they were), and a second round chooses more coefficients if the expected score still falls short. The
+    they were), and further rounds choose more coefficients while the expected score still falls short. The
     passes add up in floating point (the DCT is linear: the change's own coefficients say how far it got)
     and are rounded once, since top-ups of under half a level would round to nothing. Returns (the image,
     the agreement of its coefficients)."""
