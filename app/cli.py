@@ -36,6 +36,7 @@ COMMANDS = {
     "evaluate": ("core.evaluation.cli", "self-reenactment evaluation on talking-head videos"),
     "prepare-data": ("core.training.prepare", "cut training videos down to their faces, to travel"),
     "meta-train": ("core.training.meta", "meta-learn the prior on a folder of talking-head videos"),
+    "train-mouth": ("core.training.mouth", "train the mouth painter on a folder of talking-head videos"),
     "worker": ("app.worker", "JSON-lines worker used by the Blender add-on"),
 }
 # A module that holds several commands names the function pair of each (default: add_arguments / run).

@@ -168,3 +168,39 @@ def test_tensor_files_round_trip_and_refuse_bad_files(tmp_path):
     with pytest.raises(UserError, match="pickle"):
         load_tensors(pickled, "kind", 1)
     assert not list(tmp_path.glob("*.tmp"))
+
+
+class _PaintsEverything(torch.nn.Module):
+    """A crop renderer whose network puts grey new colours everywhere: what the native renderer does with the
+    network's part, apart from the network."""
+
+    def parts(self, landmarks):
+        n = landmarks.shape[0]
+        weights = torch.zeros(n, 3, 64, 64)
+        weights[:, 2] = 1
+        return {"weights": weights, "colour": torch.full((n, 3, 64, 64), 0.5)}
+
+
+def test_towards_the_box_edge_the_frame_fades_to_the_warp_which_meets_the_photo():
+    from talking_heads.core.landmarks.align import feather_mask
+    from talking_heads.core.model.native import FEATHER, NativeRenderer
+    from talking_heads.core.model.warp import warp_image
+
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    points = MEAN_FACE_CROP.astype(np.float32) / 2 + 64                   # a face in the middle of the box
+    box = (0.0, 0.0, 256.0)
+    renderer = NativeRenderer(_PaintsEverything(), photo, points, box)
+    moved = points + np.float32([60, 0])                                  # the head moves towards an edge
+    with torch.no_grad():
+        frame = renderer(torch.from_numpy(moved)[None])[0]
+        image = torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 255
+        warped = warp_image(image, torch.from_numpy(points)[None], torch.from_numpy(moved)[None],
+                            grid_size=renderer.grid_size)[0]
+    feather = torch.from_numpy(feather_mask(256, FEATHER))
+    assert torch.allclose(frame, feather * 0.5 + (1 - feather) * warped, atol=1e-4)
+    # at the edge the warp is the photo (its border points pin it), so the frame meets the photo there
+    assert torch.allclose(frame[:, :, -1], image[0, :, :, -1], atol=2e-3)
+    # and in the fading band, the moved head, not the photo's face where it was
+    band = (feather > 0.05) & (feather < 0.95)
+    assert (warped - image[0]).abs()[:, band].mean() > 0.05

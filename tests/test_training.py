@@ -90,3 +90,46 @@ def test_fit_person_round_trip_and_render(astronaut, tmp_path):
     assert np.abs(crops[0].astype(float) - person.render_crops(points[None])[0]).mean() < 1.0
     with pytest.raises(UserError, match="unknown preset"):
         fit_person([astronaut], [points], preset="slow")
+
+
+def test_mouth_painter_trains_checkpoints_under_16_mb_and_resumes(videos, tmp_path, monkeypatch):
+    from talking_heads.core.model.mouth import load_painter
+    from talking_heads.core.training import mouth
+    from talking_heads.core.training.config import MouthConfig
+
+    monkeypatch.setattr(mouth, "OPEN", -1.0)     # the clips' mouths barely move: score their widest anyway
+    clips = sorted(videos.iterdir())
+    clips = [c for c in clips if c.suffix == ".avi"]
+    tiny = MouthConfig(batch=4, videos_per_step=2, steps=2, val_every=1, checkpoint_every=1, log_every=1,
+                       bf16=False)
+    out = tmp_path / "mouth"
+    best = mouth.train(str(videos), str(out), tiny, clips[:1], clips[1:], device="cpu")
+    assert best["step"] in (1, 2) and best["warp"] > 0 and best["painter"] > 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["adam_m.safetensors", "adam_v.safetensors", "best.safetensors", "held_out.json",
+                     "painter.safetensors"]
+    assert all((out / n).stat().st_size < 16e6 for n in names)     # each travels back from a lent GPU
+    _, header = load_painter(out / "painter.safetensors")
+    assert header["step"] == 2
+    mouth.train(str(videos), str(out), tiny.replace(steps=3), clips[:1], clips[1:], device="cpu")
+    resumed, header = load_painter(out / "painter.safetensors")
+    assert header["step"] == 3
+    shipped, best_header = load_painter(out / "best.safetensors")
+    assert best_header["held_out"]["painter"] <= best["painter"]
+
+
+def test_train_mouth_refuses_lists_that_name_missing_videos(videos, tmp_path):
+    import argparse
+
+    from talking_heads.core.training import mouth
+
+    listing = tmp_path / "train.txt"
+    listing.write_text("clip0.avi\nnot_there.mp4\n")
+    args = argparse.Namespace(data=str(videos), videos=str(listing), val=str(listing), out=str(tmp_path / "m"),
+                              minutes=0.0, steps=1, config=None, device="cpu")
+    with pytest.raises(UserError, match="not_there.mp4"):
+        mouth.run(args)
+    args.videos = str(tmp_path / "absent.txt")
+    with pytest.raises(UserError, match="does not exist"):
+        mouth.run(args)
+    assert not (tmp_path / "m").exists()                 # nothing written

@@ -21,3 +21,8 @@ INNER_LIP_PAIRS = [(61, 67), (62, 66), (63, 65)]
 OUTER_EYE_CORNERS = (36, 45)
 # Points an expression hardly moves: nose bridge and base, outer and inner eye corners.
 RIGID = NOSE_BRIDGE + NOSE_BASE + [36, 39, 42, 45]
+
+# Each point's counterpart in the mirror image (the face flipped left to right).
+MIRRORED = (list(range(16, -1, -1)) + list(range(26, 16, -1)) + [27, 28, 29, 30] + [35, 34, 33, 32, 31]
+            + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40]
+            + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55] + [64, 63, 62, 61, 60, 67, 66, 65])

@@ -133,20 +133,30 @@ def feature_matching(fake_features, real_features) -> torch.Tensor:
     return sum(F.l1_loss(f, r.detach()) for f, r in zip(fake_features, real_features))
 
 
+def _box_mask(points: torch.Tensor, size: int, group: slice, tall: float | None) -> torch.Tensor:
+    """(B, size, size): one over the evaluation's box of one group of landmarks (B, 68, 2): 1.3x its width,
+    and `tall` x that width high (None: 1.3x its height)."""
+    axis = torch.arange(size, device=points.device, dtype=points.dtype)
+    lo, hi = points[:, group].amin(1), points[:, group].amax(1)                       # (B, 2)
+    centre, extent = (lo + hi) / 2, (hi - lo) * 1.3
+    half_w = extent[:, 0] / 2
+    half_h = extent[:, 0] * tall / 2 if tall else extent[:, 1] / 2
+    inside_x = (axis[None] - centre[:, :1]).abs() <= half_w[:, None]                   # (B, S)
+    inside_y = (axis[None] - centre[:, 1:]).abs() <= half_h[:, None]
+    return (inside_y[:, :, None] & inside_x[:, None, :]).to(points.dtype)
+
+
 def region_mask(points: torch.Tensor, size: int) -> torch.Tensor:
     """(B, 1, size, size): one over boxes around both eyes and the mouth of the landmarks (B, 68, 2), the
     regions the evaluation scores apart (eyes 1.3x their width and 0.6x it tall, the mouth 1.3x its box)."""
-    axis = torch.arange(size, device=points.device, dtype=points.dtype)
-    mask = torch.zeros(points.shape[0], size, size, device=points.device, dtype=points.dtype)
-    for group, tall in ((slice(36, 42), 0.6), (slice(42, 48), 0.6), (slice(48, 68), None)):
-        lo, hi = points[:, group].amin(1), points[:, group].amax(1)                   # (B, 2)
-        centre, extent = (lo + hi) / 2, (hi - lo) * 1.3
-        half_w = extent[:, 0] / 2
-        half_h = extent[:, 0] * tall / 2 if tall else extent[:, 1] / 2
-        inside_x = (axis[None] - centre[:, :1]).abs() <= half_w[:, None]               # (B, S)
-        inside_y = (axis[None] - centre[:, 1:]).abs() <= half_h[:, None]
-        mask = torch.maximum(mask, (inside_y[:, :, None] & inside_x[:, None, :]).to(mask.dtype))
-    return mask[:, None]
+    masks = [_box_mask(points, size, group, tall)
+             for group, tall in ((slice(36, 42), 0.6), (slice(42, 48), 0.6), (slice(48, 68), None))]
+    return torch.stack(masks).amax(0)[:, None]
+
+
+def mouth_mask(points: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, 1, size, size): one over the evaluation's mouth box (1.3x the box of points 48-67)."""
+    return _box_mask(points, size, slice(48, 68), None)[:, None]
 
 
 def region_l1(fake: torch.Tensor, real: torch.Tensor, points: torch.Tensor) -> torch.Tensor:

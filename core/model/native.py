@@ -7,6 +7,9 @@ samples the full-resolution photo through it once; only what the network adds (i
 new colours) is upsampled. The photo is resampled exactly once (chaining a cut, a warp and a paste-back at
 fractional offsets blurs it again): the native box is the model's crop box snapped to whole pixels, so the
 unwarped source is the photo's own pixels, and at the photo's own landmarks the frame is the photo.
+
+The mouth, where the network's paint is upsampled most, is painted again by the mouth painter (mouth.py)
+at its own crop, from the photo sampled there through the same warp; its colours are laid over the frame.
 """
 from __future__ import annotations
 
@@ -16,9 +19,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..landmarks.align import cut_box, feather_mask, native_box
+from .mouth import MouthPainter, paint, paste, prepare
 from .warp import head_region, warp_grid
 
-FEATHER = 0.08   # the outer share of the box over which the frame fades into the untouched photo
+FEATHER = 0.08   # the outer share of the box over which what the network changes fades out to the warp
 
 
 def lattice_size(side: int) -> int:
@@ -28,13 +32,21 @@ def lattice_size(side: int) -> int:
 
 class NativeRenderer(nn.Module):
     """landmarks (B, 68, 2) in photo pixels -> (B, 3, N, N) in [0, 1]: the photo's face box at its own
-    scale, N the box side in photo pixels, already faded into the photo at its edges; `align.paste_box`
-    puts it in at `native_box(box)`'s corner."""
+    scale, N the box side in photo pixels; `align.paste_box` puts it in at `native_box(box)`'s corner.
+
+    Towards the box's edges what the network changes fades out to the warp, whose border points pin the
+    box's edge to the photo: the frame joins the photo without a seam, and a head that moves close to the
+    edge is still moved there. (Fading into the photo instead showed the photo's own face, where it was,
+    through a head near the edge: a ghost, and on held-out clips with large head movements most of the
+    mouth's error: benchmarks/RESULTS.md, 2026-12-01 c.) A head that leaves the box folds the warp's mesh
+    over its border points, and then the box's edge shows as a hard line; the photo's box is all a frame
+    can move the head within."""
 
     def __init__(self, crop_renderer: nn.Module, photo: np.ndarray, photo_points: np.ndarray,
-                 box: tuple[float, float, float]):
+                 box: tuple[float, float, float], mouth: MouthPainter | None = None):
         super().__init__()
         self.crop_renderer = crop_renderer
+        self.mouth = mouth
         self.x0, self.y0, self.side = native_box(box)
         self.grid_size = lattice_size(self.side)
         region = cut_box(photo, self.x0, self.y0, self.side)                       # (N, N, 3) uint8
@@ -45,6 +57,8 @@ class NativeRenderer(nn.Module):
         self.register_buffer("photo_points", torch.from_numpy(points)[None])
         self.register_buffer("origin", torch.from_numpy(origin))
         self.register_buffer("feather", torch.from_numpy(feather_mask(self.side, FEATHER))[None, None])
+        # the face crop whose border pins the warp, in the box's pixels: the box itself
+        self.register_buffer("face_box", torch.tensor([[0.0, 0.0, float(self.side)]]))
 
     def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
         parts = self.crop_renderer.parts(landmarks)
@@ -57,7 +71,10 @@ class NativeRenderer(nn.Module):
         weights = F.interpolate(parts["weights"], size=size, mode="bilinear", align_corners=False)
         colour = F.interpolate(parts["colour"], size=size, mode="bilinear", align_corners=False)
         image = weights[:, 0:1] * warped + weights[:, 1:2] * photo + weights[:, 2:3] * colour
-        return self.feather * image + (1 - self.feather) * photo
+        if self.mouth is not None:
+            mouth = paint(self.mouth, prepare(photo[:1], self.photo_points, drv, self.face_box))
+            image = paste(image, mouth)
+        return self.feather * image + (1 - self.feather) * warped
 
     def matte(self, landmarks: torch.Tensor) -> torch.Tensor:
         """(B, 1, N, N) in [0, 1]: the driver's head (face, forehead, hair, ears: the region the generator

@@ -1,8 +1,9 @@
 """A person model: everything needed to render one person, in one safetensors file.
 
 It holds the fine-tuned generator, the person's AdaIN parameters psi, the reference crops with their
-landmarks, and the full reference image with the crop box, so that frames can be rendered at the
-reference's own size and framing. `PersonRenderer` is the whole rendering path as one torch module (input:
+landmarks, the full reference image with the crop box, so that frames can be rendered at the reference's
+own size and framing, and the mouth painter those frames' mouths are painted with (mouth.py; person files
+before it render without it). `PersonRenderer` is the whole rendering path as one torch module (input:
 landmarks in reference-image pixels; output: the crop), which is also what the ONNX export contains.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..landmarks.draw import draw_landmarks
 from .files import load_tensors, save_tensors
 from .generator import Generator
 from ..landmarks.align import native_box, paste_box
+from .mouth import MouthPainter, paint, painter_from, paste, prepare
 from .native import NativeRenderer
 
 PERSON = "talking-heads-person"
@@ -26,21 +28,24 @@ PERSON_VERSION = 2    # 2: the three-source generator (warp, reference, new colo
 
 
 class PersonRenderer(nn.Module):
-    """landmarks (B, 68, 2) in reference-image pixels -> image (B, 3, S, S) in [0, 1], the person's crop.
+    """landmarks (B, 68, 2) in reference-image pixels -> image (B, 3, S, S) in [0, 1], the person's crop,
+    its mouth painted by the mouth painter where the person has one.
 
     With several references, each frame is warped from the reference whose face shape is closest to the
     driver's (after removing position and scale), so more shots give better starting points."""
 
     def __init__(self, generator: Generator, psi: torch.Tensor, references: torch.Tensor,
-                 ref_points: torch.Tensor, box: tuple[float, float, float]):
+                 ref_points: torch.Tensor, box: tuple[float, float, float], mouth: MouthPainter | None = None):
         super().__init__()
         self.generator = generator
+        self.mouth = mouth
         self.size = references.shape[-1]
         self.register_buffer("psi", psi.reshape(1, -1).float())
         self.register_buffer("references", references.float())        # (T, 3, S, S) in [0, 1]
         self.register_buffer("ref_points", ref_points.float())        # (T, 68, 2) crop pixels
         self.register_buffer("origin", torch.tensor(box[:2], dtype=torch.float32))
         self.scale = float(self.size / box[2])
+        self.register_buffer("face_box", torch.tensor([[0.0, 0.0, float(self.size)]]))   # the crop itself
 
     @staticmethod
     def _shape(points: torch.Tensor) -> torch.Tensor:
@@ -48,10 +53,15 @@ class PersonRenderer(nn.Module):
         return centred / centred.norm(dim=(-2, -1), keepdim=True).clamp_min(1e-6)
 
     def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
-        return self.parts(landmarks)["image"]
+        parts = self.parts(landmarks)
+        if self.mouth is None:
+            return parts["image"]
+        mouth = paint(self.mouth, prepare(parts["reference"], parts["ref_points"], parts["drv_points"], self.face_box))
+        return paste(parts["image"], mouth)
 
     def parts(self, landmarks: torch.Tensor) -> dict:
-        """The generator's image and its parts (weights, colours) for landmarks in reference-image pixels."""
+        """The generator's image and its parts (weights, colours) for landmarks in reference-image pixels, with
+        the reference each frame was warped from and the landmarks in the crop's pixels."""
         drv = (landmarks - self.origin) * self.scale
         distance = (self._shape(drv)[:, None] - self._shape(self.ref_points)[None]).square().sum((-2, -1))
         nearest = distance.argmin(1)                                  # (B,)
@@ -59,7 +69,8 @@ class PersonRenderer(nn.Module):
         ref_points = self.ref_points[nearest]
         drawing = draw_landmarks(drv, self.size)
         psi = self.psi.expand(landmarks.shape[0], -1)
-        return self.generator(reference, ref_points, drv, drawing, psi=psi)
+        return {**self.generator(reference, ref_points, drv, drawing, psi=psi), "reference": reference,
+                "ref_points": ref_points, "drv_points": drv}
 
 
 @dataclass
@@ -72,6 +83,7 @@ class Person:
     image: np.ndarray                  # (H, W, 3) uint8, the full first reference
     image_points: np.ndarray           # (68, 2) its landmarks in image pixels
     config: dict
+    mouth: MouthPainter | None = None  # paints the mouths of frames at the photo's resolution
 
     @property
     def size(self) -> int:
@@ -79,11 +91,12 @@ class Person:
 
     def renderer(self) -> PersonRenderer:
         refs = torch.from_numpy(self.references).permute(0, 3, 1, 2).float() / 255
-        return PersonRenderer(self.generator, self.psi, refs, torch.from_numpy(self.ref_points), self.box).eval()
+        return PersonRenderer(self.generator, self.psi, refs, torch.from_numpy(self.ref_points), self.box,
+                              self.mouth).eval()
 
     def native_renderer(self) -> NativeRenderer:
         """The renderer of frames at the photo's own resolution (its face box, to `paste` into the photo)."""
-        return NativeRenderer(self.renderer(), self.image, self.image_points, self.box).eval()
+        return NativeRenderer(self.renderer(), self.image, self.image_points, self.box, self.mouth).eval()
 
     @property
     def native_box(self) -> tuple[int, int, int]:
@@ -120,6 +133,9 @@ class Person:
                    "image_points": torch.from_numpy(self.image_points.astype(np.float32))}
         header = {"format": PERSON, "version": PERSON_VERSION, "box": list(map(float, self.box)),
                   "software": f"Neural Talking Heads {__version__}", "config": self.config}
+        if self.mouth is not None:
+            tensors.update({f"mouth.{k}": v.half() for k, v in self.mouth.state_dict().items()})
+            header["mouth"] = {"channels": list(self.mouth.channels), "res_blocks": self.mouth.res_blocks}
         save_tensors(path, tensors, header)
 
 
@@ -131,9 +147,13 @@ def load_person(path: str | Path) -> Person:
         gen_state = {k[len("generator."):]: v.float() for k, v in tensors.items() if k.startswith("generator.")}
         generator = Generator.from_config(header["config"])
         generator.load_state_dict(gen_state)
+        mouth = None
+        if "mouth" in header:
+            mouth = painter_from({k[len("mouth."):]: v for k, v in tensors.items() if k.startswith("mouth.")},
+                                 header["mouth"])
         return Person(generator.eval(), tensors["psi"].float(), tensors["references"].numpy(),
                       tensors["ref_points"].numpy(), tuple(header["box"]), tensors["image"].numpy(),
-                      tensors["image_points"].numpy(), header["config"])
+                      tensors["image_points"].numpy(), header["config"], mouth)
     except (KeyError, RuntimeError, TypeError, ValueError):
         raise UserError(f"{path} is a damaged person file (missing or mismatched tensors): fine-tune it again") from None
 

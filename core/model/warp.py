@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..landmarks.groups import (BROWS, CHIN, INNER_LIP_PAIRS, INNER_LIPS, JAW, LEFT_EYE, LEFT_LIDS,
+from ..landmarks.groups import (BROWS, CHIN, INNER_LIP_PAIRS, INNER_LIPS, JAW, LEFT_EYE, LEFT_LIDS, MOUTH,
                                OUTER_EYE_CORNERS, RIGHT_EYE, RIGHT_LIDS)
 from .mean_face import MEAN_FACE_CROP
 
@@ -39,6 +39,7 @@ TRIANGLES = _triangulation()
 IN_FACE = (TRIANGLES < 68).all(1)    # triangles between landmarks only: together, the face's hull
 IN_MOUTH = np.isin(TRIANGLES, INNER_LIPS).all(1)   # between inner-lip points: the mouth's opening
 IN_EYES = np.isin(TRIANGLES, RIGHT_EYE).all(1) | np.isin(TRIANGLES, LEFT_EYE).all(1)   # one eye's opening
+IN_LIPS = np.isin(TRIANGLES, MOUTH).all(1) & ~IN_MOUTH    # between the outer and the inner lips
 
 
 @functools.lru_cache(maxsize=32)
@@ -50,7 +51,8 @@ def _constants(device: torch.device, dtype: torch.dtype, size: int) -> tuple[tor
     mouth_triangles = torch.as_tensor(TRIANGLES[IN_MOUTH], device=device)
     eye_triangles = torch.as_tensor(TRIANGLES[IN_EYES], device=device)
     border = torch.as_tensor(border_points(size), dtype=dtype, device=device)
-    return triangles, face_triangles, mouth_triangles, border, eye_triangles
+    lip_triangles = torch.as_tensor(TRIANGLES[IN_LIPS], device=device)
+    return triangles, face_triangles, mouth_triangles, border, eye_triangles, lip_triangles
 
 
 def with_border(points: torch.Tensor, size: int) -> torch.Tensor:
@@ -82,11 +84,11 @@ def _pixels(grid_size: int, size: int, like: torch.Tensor) -> torch.Tensor:
     return torch.stack([gx, gy, torch.ones_like(gx)], -1).reshape(-1, 3)
 
 
-def warp_grid(ref_points: torch.Tensor, drv_points: torch.Tensor, size: int, grid_size: int = 64) -> torch.Tensor:
-    """Sampling grid for `F.grid_sample` that moves the reference's landmarks onto the driver's.
+def warp_map(ref_points: torch.Tensor, drv_points: torch.Tensor, size: int, pixels: torch.Tensor) -> torch.Tensor:
+    """Where each given driver pixel comes from in the reference: the piecewise-affine map itself.
 
-    ref_points, drv_points: (B, 68, 2) in crop pixels. Returns (B, size, size, 2) in [-1, 1] (x, y).
-    """
+    ref_points, drv_points: (B, 68, 2) in the pixels of a crop of `size` (whose border points pin the
+    background); pixels: (P, 3) or (B, P, 3) homogeneous driver pixels. Returns (B, P, 2) reference pixels."""
     tri = _constants(drv_points.device, drv_points.dtype, size)[0]
     ref = with_border(ref_points, size)[:, tri]                      # (B, T, 3, 2)
     drv = with_border(drv_points, size)[:, tri]
@@ -94,17 +96,23 @@ def warp_grid(ref_points: torch.Tensor, drv_points: torch.Tensor, size: int, gri
     drv_h = torch.cat([drv, ones], -1).transpose(-1, -2)             # (B, T, 3, 3): columns are vertices
     to_bary = _invert3(drv_h)                                         # driver xy1 -> barycentric
     affine = ref.transpose(-1, -2) @ to_bary                          # (B, T, 2, 3): driver xy1 -> ref xy
-
-    pix = _pixels(grid_size, size, drv)                               # (P, 3)
+    pix = pixels if pixels.dim() == 3 else pixels[None]               # (B or 1, P, 3)
 
     # A matmul, not an einsum: onnxruntime's CPU Einsum took a fifth of a frame's time.
-    bary = to_bary @ pix.T                                            # (B, T, 3, P)
+    bary = to_bary @ pix.transpose(-1, -2)[:, None]                   # (B, T, 3, P)
     inside = bary.min(dim=2).values                                   # >= 0 inside the triangle
     best = inside.argmax(dim=1)                                       # (B, P): the containing triangle
     index = best[:, :, None, None].expand(-1, -1, 2, 3)
     chosen = torch.gather(affine, 1, index)                           # (B, P, 2, 3)
-    src = (chosen @ pix[None, :, :, None]).squeeze(-1)                # (B, P, 2) reference pixels
+    return (chosen @ pix[:, :, :, None]).squeeze(-1)                  # (B, P, 2) reference pixels
 
+
+def warp_grid(ref_points: torch.Tensor, drv_points: torch.Tensor, size: int, grid_size: int = 64) -> torch.Tensor:
+    """Sampling grid for `F.grid_sample` that moves the reference's landmarks onto the driver's.
+
+    ref_points, drv_points: (B, 68, 2) in crop pixels. Returns (B, size, size, 2) in [-1, 1] (x, y).
+    """
+    src = warp_map(ref_points, drv_points, size, _pixels(grid_size, size, drv_points))
     grid = src.reshape(-1, grid_size, grid_size, 2).permute(0, 3, 1, 2)
     if grid_size != size:
         grid = F.interpolate(grid, size=(size, size), mode="bilinear", align_corners=True)
@@ -150,6 +158,13 @@ def mouth_opening(points: torch.Tensor, size: int, grow: int = 0, soften: bool =
     return _fill(points, _constants(points.device, points.dtype, size)[2], size, size // 2, grow, soften)
 
 
+def lips_and_opening(points: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, 2, size, size): one on the lips, and one inside the inner lips, tested at every pixel (a mouth
+    crop at its own scale: its lips are tens of pixels wide)."""
+    constants = _constants(points.device, points.dtype, size)
+    return torch.cat([_fill(points, constants[5], size, size), _fill(points, constants[2], size, size)], 1)
+
+
 def eye_openings(points: torch.Tensor, size: int, grow: int = 0) -> torch.Tensor:
     """(B, 1, size, size): one inside both eyes' lids, widened by `grow` cells of the half-resolution lattice
     it is tested on, edge soft. A closed eye's opening is a line: widened, it covers the lids over it."""
@@ -161,6 +176,11 @@ def _gap(points: torch.Tensor, pairs) -> torch.Tensor:
     upper, lower = points[:, [a for a, _ in pairs]], points[:, [b for _, b in pairs]]
     span = (points[:, OUTER_EYE_CORNERS[0]] - points[:, OUTER_EYE_CORNERS[1]]).norm(dim=-1)
     return (upper - lower).norm(dim=-1).mean(1) / span.clamp_min(1e-3)
+
+
+def mouth_gap(points: torch.Tensor) -> torch.Tensor:
+    """(B,): how far the inner lips (B, 68, 2) are apart, in eye-corner spans."""
+    return _gap(points, INNER_LIP_PAIRS)
 
 
 def eye_closure(drv_points: torch.Tensor, ref_points: torch.Tensor) -> torch.Tensor:
@@ -179,7 +199,7 @@ def mouth_widening(drv_points: torch.Tensor, ref_points: torch.Tensor) -> torch.
     eye spans further (a little further, the warp's stretched lips and teeth are still right), one from
     0.15 on: by then the photo has no inside to show. (From 0.02 to 0.1, as the prior was trained, the
     held-out identities' open mouths scored worse: benchmarks/RESULTS.md, 2026-12-01 b.)"""
-    wider = _gap(drv_points, INNER_LIP_PAIRS) - _gap(ref_points, INNER_LIP_PAIRS)
+    wider = mouth_gap(drv_points) - mouth_gap(ref_points)
     return ((wider - 0.05) / 0.1).clamp(0, 1)[:, None, None, None]
 
 

@@ -1,4 +1,5 @@
-"""Every training setting in one place: meta-learning's (`TrainConfig`) and fine-tuning's presets.
+"""Every training setting in one place: meta-learning's (`TrainConfig`), the mouth painter's
+(`MouthConfig`) and fine-tuning's presets.
 
 Standard library only: the add-on builds its preset list from `PRESETS` without the worker's packages."""
 from __future__ import annotations
@@ -21,8 +22,23 @@ PRESET_HELP = {
 }
 
 
+class Settings:
+    """What both settings dataclasses do: copies with changes, and JSON round trips (lists back to tuples)."""
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in names})
+
+
 @dataclass
-class TrainConfig:
+class TrainConfig(Settings):
     # model
     size: int = 256                 # crop side the model works at
     dim: int = 256                  # identity vector (embedder output) size
@@ -56,13 +72,24 @@ class TrainConfig:
     log_every: int = 50
     seed: int = 0
 
-    def replace(self, **changes) -> "TrainConfig":
-        return dataclasses.replace(self, **changes)
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in names})
+@dataclass
+class MouthConfig(Settings):
+    """The mouth painter's training (training/mouth.py): supervised, on pairs of frames of one video."""
+    channels: tuple = (16, 32, 64, 128, 256)
+    res_blocks: int = 2
+    batch: int = 128                # pairs per step,
+    videos_per_step: int = 8        # drawn from this many videos (each video's pairs are cut out together)
+    open_share: float = 0.7         # share of targets drawn from the video's open mouths
+    colour_jitter: float = 0.1      # each video's colours scaled by up to this (and half of them mirrored)
+    lr: float = 5e-5
+    betas: tuple = (0.9, 0.99)
+    w_outside: float = 0.3          # L1 weight of the crop outside the evaluation's mouth box (inside: 1)
+    w_ssim: float = 0.5             # 1 - SSIM over the crop: the teeth's and lips' structure
+    steps: int = 200000
+    minutes: float = 0.0            # stop after this many minutes (0: no limit), checkpointing first
+    bf16: bool = True
+    val_every: int = 100
+    checkpoint_every: int = 2000
+    log_every: int = 100
+    seed: int = 0

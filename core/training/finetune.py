@@ -29,6 +29,7 @@ from .config import PRESETS, TrainConfig
 
 W_MASK = TrainConfig.w_mask   # as in meta-learning: new colours only where the warp cannot do
 DEFAULT_PRIOR = Path(__file__).resolve().parents[2] / "models" / "prior"
+DEFAULT_MOUTH = Path(__file__).resolve().parents[2] / "models" / "mouth" / "painter.safetensors"
 
 
 def load_prior(path: str | Path | None = None, device="cpu") -> tuple[Generator, Embedder | None, str]:
@@ -45,6 +46,17 @@ def load_prior(path: str | Path | None = None, device="cpu") -> tuple[Generator,
     generator.load_state_dict(states["generator"])
     embedder.load_state_dict(states["embedder"])
     return generator.to(device), embedder.to(device), f"{path.name} (step {header['step']})"
+
+
+def load_mouth(path: str | Path | None = None):
+    """(the mouth painter, its name) from `path` or the shipped one; None where there is none to ship (a
+    bare training tree) or `path` is "none"."""
+    from ..model.mouth import load_painter
+
+    if path == "none" or (path is None and not DEFAULT_MOUTH.exists()):
+        return None
+    painter, header = load_painter(Path(path) if path else DEFAULT_MOUTH)
+    return painter, f"{Path(path).name if path else 'models/mouth'} (step {header.get('step')})"
 
 
 def _crop_inputs(images: list[np.ndarray], points: list[np.ndarray], size: int):
@@ -71,7 +83,7 @@ def _random_similarity(points: torch.Tensor, gen: torch.Generator, strength: flo
 
 def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: str = "fast", device="auto",
                prior: str | Path | None = None, progress: Progress | None = None, size: int = 256,
-               steps: int | None = None, seed: int = 0) -> Person:
+               steps: int | None = None, seed: int = 0, mouth: str | Path | None = None) -> Person:
     """Fine-tune a person model on T reference images (uint8 HxWx3) and their landmarks ((68, 2) px)."""
     from ..device import pick_device
 
@@ -81,6 +93,7 @@ def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: s
         raise UserError("give at least one reference image with its landmarks")
     settings = dict(PRESETS[preset], **({"steps": steps} if steps is not None else {}))
     dev = pick_device(device)
+    painter = load_mouth(mouth)     # before the fine-tune: a wrong path is said at once
     generator, embedder, prior_name = load_prior(prior, dev)
     box, crops, pts = _crop_inputs(references, points, size)
     refs = torch.from_numpy(crops).permute(0, 3, 1, 2).float().to(dev) / 255       # (T, 3, S, S)
@@ -119,13 +132,15 @@ def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: s
         report(progress, step + 1, settings["steps"], f"fine-tune: loss {loss.item():.4f}, {left:.0f} s left")
     generator.eval()
     config = {"dim": generator.P.in_features, "rules": generator.rules, "prior": prior_name, "preset": preset, "steps": settings["steps"],
-              "shots": t_count, "size": size}
+              "shots": t_count, "size": size, "mouth": None if painter is None else painter[1]}
     return Person(generator.cpu(), psi.detach().cpu(), crops, pts, tuple(map(float, box)),
-                  np.array(references[0], copy=True), np.asarray(points[0], np.float32), config)
+                  np.array(references[0], copy=True), np.asarray(points[0], np.float32), config,
+                  None if painter is None else painter[0])
 
 
 def finetune(image_paths: list[str], out_path: str, preset: str = "fast", device: str = "auto",
-             progress: Progress | None = None, prior: str | None = None, steps: int | None = None) -> str:
+             progress: Progress | None = None, prior: str | None = None, steps: int | None = None,
+             mouth: str | None = None) -> str:
     """Detect landmarks on the photos, fine-tune, and write the person file. Returns its path."""
     from ..images import load_image
     from ..landmarks.detect import detect_landmarks
@@ -137,7 +152,7 @@ def finetune(image_paths: list[str], out_path: str, preset: str = "fast", device
         raise UserError(f"folder {out.parent} does not exist: create it or choose another --out")
     images = [load_image(p) for p in image_paths]
     points = [detect_landmarks(im).points for im in images]
-    person = fit_person(images, points, preset, device, prior, progress, steps=steps)
+    person = fit_person(images, points, preset, device, prior, progress, steps=steps, mouth=mouth)
     person.save(out)
     return str(out)
 
@@ -151,6 +166,7 @@ def add_arguments(p) -> None:
                    help="how long to fine-tune (default fast): " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
     p.add_argument("--steps", type=int, help="override the preset's number of steps")
     p.add_argument("--prior", help="meta-learned checkpoint folder (default: the one shipped in models/prior)")
+    p.add_argument("--mouth", help="mouth painter file (default: the one shipped in models/mouth; none: without)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
 
 
@@ -160,7 +176,8 @@ def run(args) -> int:
     started = time.time()
     progress = bar("fine-tune")
     try:
-        path = finetune(args.images, args.out, args.preset, args.device, progress, args.prior, args.steps)
+        path = finetune(args.images, args.out, args.preset, args.device, progress, args.prior, args.steps,
+                        args.mouth)
     finally:
         if progress is not None:
             progress.close()
