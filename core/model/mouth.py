@@ -3,7 +3,7 @@
 The generator paints an opening mouth in its 256 crop of twice the face, where a mouth is about 45 pixels
 wide; at a photo's own resolution (mouths of 100 to 200 pixels) that paint is upsampled into a smear. M
 works on a square crop of EXTENT x the outer lips' extent around the driver's mouth, at CROP pixels. Its
-inputs are the photo warped onto the driver's landmarks (the warp's map evaluated at the crop's own pixels,
+inputs are the photo warped onto the driver's landmarks (the warp's map carried to the crop's own pixels,
 so the photo is resampled once), the photo's own mouth, and the lips and the opening of both as masks; it
 returns new colours and how much of them to use, as the generator does. It is trained apart from the
 generator (training/mouth.py), on pairs of frames of one video, and it holds nothing of a person: there is
