@@ -137,3 +137,11 @@ def test_a_person_carries_the_shipped_painter_or_none(tmp_path, astronaut):
     assert len(ys) > 100
     lips = points[48:60]
     assert xs.min() >= lips[:, 0].min() - np.ptp(lips[:, 0]) and xs.max() <= lips[:, 0].max() + np.ptp(lips[:, 0])
+
+
+def test_a_wrong_painter_path_is_refused_before_fine_tuning(tmp_path, astronaut, monkeypatch):
+    from talking_heads.core.training import finetune
+
+    monkeypatch.setattr(finetune, "load_prior", lambda *a, **k: pytest.fail("fine-tuning began"))
+    with pytest.raises(UserError, match="does not exist"):
+        finetune.fit_person([astronaut], [np.zeros((68, 2), np.float32)], mouth=tmp_path / "nope.safetensors")
