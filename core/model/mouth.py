@@ -111,6 +111,10 @@ class MouthPainter(nn.Module):
         with torch.no_grad():
             self.head.bias[3] = -2.0     # start close to the warp
 
+    def shape(self) -> dict:
+        """What a file stores to build the painter again (`painter_from`)."""
+        return {"channels": list(self.channels), "res_blocks": self.res_blocks}
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.stem(x)
         skips = [h]
@@ -133,7 +137,8 @@ def prepare(image: torch.Tensor, image_points: torch.Tensor, drv_points: torch.T
     image: (1 or B, 3, H, W) in [0, 1], the photo (or a training source frame); image_points (1 or B, 68, 2)
     its landmarks and drv_points (B, 68, 2) the drivers', in its pixels; face_box (1 or B, 3) the face crop
     (x, y, side) whose border pins the warp. Returns `box` (B, 3) in the image's pixels, `warped` (B, 3, S,
-    S), `amount` (B, 1, 1, 1) (`change`) and `inputs` (B, INPUTS, S, S)."""
+    S), `mouth` (B, 2, S, S) (the driver's lips and opening), `amount` (B, 1, 1, 1) (`change`) and `inputs`
+    (B, INPUTS, S, S)."""
     n = drv_points.shape[0]
     image_points = image_points.expand(n, -1, -1)
     face_box = face_box.expand(n, -1)
@@ -154,11 +159,11 @@ def prepare(image: torch.Tensor, image_points: torch.Tensor, drv_points: torch.T
 
     own_box = mouth_box(image_points)
     own = sample(image, crop_pixels(own_box))
-    masks = torch.cat([lips_and_opening(to_crop(drv_points, box), CROP),
-                       lips_and_opening(to_crop(image_points, own_box), CROP)], 1)
+    mouth = lips_and_opening(to_crop(drv_points, box), CROP)
+    own_mouth = lips_and_opening(to_crop(image_points, own_box), CROP)
     amount = change(drv_points, image_points)
-    inputs = torch.cat([warped * 2 - 1, own * 2 - 1, masks, amount.expand(-1, 1, CROP, CROP)], 1)
-    return {"box": box, "warped": warped, "amount": amount, "inputs": inputs}
+    inputs = torch.cat([warped * 2 - 1, own * 2 - 1, mouth, own_mouth, amount.expand(-1, 1, CROP, CROP)], 1)
+    return {"box": box, "warped": warped, "mouth": mouth, "amount": amount, "inputs": inputs}
 
 
 def paint(painter: MouthPainter, prepared: dict) -> dict:
@@ -167,7 +172,7 @@ def paint(painter: MouthPainter, prepared: dict) -> dict:
     opening, widened a little, soft, where `paste` lays the colours in whole (elsewhere it corrects)."""
     colour, logit = painter(prepared["inputs"])
     alpha = torch.sigmoid(logit) * _window(CROP, logit.device, logit.dtype) * prepared["amount"]
-    mouth = torch.maximum(prepared["inputs"][:, 6:7], prepared["inputs"][:, 7:8])     # lips, opening
+    mouth = prepared["mouth"].amax(1, keepdim=True)                                   # lips or opening
     repainted = F.avg_pool2d(F.max_pool2d(mouth, 5, 1, 2), 5, 1, 2, count_include_pad=False)
     return {**prepared, "colour": colour, "alpha": alpha, "repainted": repainted,
             "image": (1 - alpha) * prepared["warped"] + alpha * colour}
@@ -201,6 +206,13 @@ def paste(frame: torch.Tensor, painted: dict) -> torch.Tensor:
     return frame * (1 - laid[:, 3:4]) + laid[:, :3] + laid[:, 4:7]
 
 
+def repaint(painter: MouthPainter, frame: torch.Tensor, image: torch.Tensor, image_points: torch.Tensor,
+            drv_points: torch.Tensor, face_box: torch.Tensor) -> torch.Tensor:
+    """frame (B, 3, N, N) with its mouths painted again: `prepare`, `paint` and `paste` in one, for frames in
+    the pixels of `image` (the photo, its landmarks and face crop as `prepare` takes them)."""
+    return paste(frame, paint(painter, prepare(image, image_points, drv_points, face_box)))
+
+
 # ---------------------------------------------------------------------------------------------------- files
 PAINTER = "talking-heads-mouth-painter"
 PAINTER_VERSION = 1
@@ -211,11 +223,11 @@ def save_painter(path, painter: MouthPainter, header: dict, half: bool = True) -
     from .files import save_tensors
 
     state = {k: v.half() if half and v.is_floating_point() else v for k, v in painter.state_dict().items()}
-    save_tensors(path, state, {"format": PAINTER, "version": PAINTER_VERSION, "channels": list(painter.channels),
-                               "res_blocks": painter.res_blocks, **header})
+    save_tensors(path, state, {"format": PAINTER, "version": PAINTER_VERSION, **painter.shape(), **header})
 
 
 def painter_from(state: dict, header: dict) -> MouthPainter:
+    """The painter of a state dict and the `MouthPainter.shape` a header holds."""
     painter = MouthPainter(tuple(header["channels"]), int(header["res_blocks"]))
     painter.load_state_dict({k: v.float() for k, v in state.items()})
     return painter.eval()

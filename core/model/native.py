@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..landmarks.align import cut_box, feather_mask, native_box
-from .mouth import MouthPainter, paint, paste, prepare
+from .mouth import MouthPainter, repaint
 from .warp import head_region, warp_grid
 
 FEATHER = 0.08   # the outer share of the box over which what the network changes fades out to the warp
@@ -72,8 +72,7 @@ class NativeRenderer(nn.Module):
         colour = F.interpolate(parts["colour"], size=size, mode="bilinear", align_corners=False)
         image = weights[:, 0:1] * warped + weights[:, 1:2] * photo + weights[:, 2:3] * colour
         if self.mouth is not None:
-            mouth = paint(self.mouth, prepare(photo[:1], self.photo_points, drv, self.face_box))
-            image = paste(image, mouth)
+            image = repaint(self.mouth, image, photo[:1], self.photo_points, drv, self.face_box)
         return self.feather * image + (1 - self.feather) * warped
 
     def matte(self, landmarks: torch.Tensor) -> torch.Tensor:

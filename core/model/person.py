@@ -20,7 +20,7 @@ from ..landmarks.draw import draw_landmarks
 from .files import load_tensors, save_tensors
 from .generator import Generator
 from ..landmarks.align import native_box, paste_box
-from .mouth import MouthPainter, paint, painter_from, paste, prepare
+from .mouth import MouthPainter, painter_from, repaint
 from .native import NativeRenderer
 
 PERSON = "talking-heads-person"
@@ -56,8 +56,8 @@ class PersonRenderer(nn.Module):
         parts = self.parts(landmarks)
         if self.mouth is None:
             return parts["image"]
-        mouth = paint(self.mouth, prepare(parts["reference"], parts["ref_points"], parts["drv_points"], self.face_box))
-        return paste(parts["image"], mouth)
+        return repaint(self.mouth, parts["image"], parts["reference"], parts["ref_points"], parts["drv_points"],
+                       self.face_box)
 
     def parts(self, landmarks: torch.Tensor) -> dict:
         """The generator's image and its parts (weights, colours) for landmarks in reference-image pixels, with
@@ -135,7 +135,7 @@ class Person:
                   "software": f"Neural Talking Heads {__version__}", "config": self.config}
         if self.mouth is not None:
             tensors.update({f"mouth.{k}": v.half() for k, v in self.mouth.state_dict().items()})
-            header["mouth"] = {"channels": list(self.mouth.channels), "res_blocks": self.mouth.res_blocks}
+            header["mouth"] = self.mouth.shape()
         save_tensors(path, tensors, header)
 
 

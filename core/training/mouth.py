@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from ..landmarks.align import CROP_SCALE
 from ..landmarks.groups import MIRRORED
 from ..model.files import load_tensors, save_tensors
 from ..model.losses import mouth_mask, ssim
@@ -31,9 +32,9 @@ BEST = "best.safetensors"
 
 
 def face_box(points: torch.Tensor) -> torch.Tensor:
-    """(B, 3): the protocol's crop (2 x the landmarks' larger extent, centred) of landmarks (B, 68, 2)."""
+    """(B, 3): the protocol's crop (CROP_SCALE x the landmarks' larger extent, centred) of landmarks (B, 68, 2)."""
     lo, hi = points.amin(1), points.amax(1)
-    side = 2.0 * (hi - lo).amax(-1, keepdim=True)
+    side = CROP_SCALE * (hi - lo).amax(-1, keepdim=True)
     return torch.cat([(lo + hi) / 2 - side / 2, side], 1)
 
 
