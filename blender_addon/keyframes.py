@@ -9,21 +9,9 @@ import numpy as np
 
 import bpy
 
+from .compat import fcurves_of
+
 LINEAR = 1  # the 'LINEAR' item of Keyframe.interpolation, as foreach_set takes it
-
-
-def fcurves_of(id_data):
-    """The F-Curves animating `id_data`: its action's (Blender 4.2, 4.3) or its slot's (4.4 and later)."""
-    animation = id_data.animation_data
-    if animation is None or animation.action is None:
-        return None
-    slot = getattr(animation, "action_slot", None)
-    if slot is not None:
-        from bpy_extras import anim_utils
-
-        channelbag = anim_utils.action_get_channelbag_for_slot(animation.action, slot)
-        return channelbag.fcurves if channelbag is not None else None
-    return animation.action.fcurves
 
 
 def key_points_path(block_name: str) -> str:

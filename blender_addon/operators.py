@@ -26,9 +26,10 @@ from ..core import rig as geometry
 from ..core.capture.live_link import read_face_capture
 from ..core.errors import UserError
 from ..core.lipsync.curves import ExpressionCurves
-from . import driver, keyframes, materials, preferences, preview, rig_objects, sound, track_file
+from . import compat, driver, keyframes, materials, preferences, preview, rig_objects, sound, track_file
 from .jobs import WorkerJob
-from .properties import BLEND_RELATIVE, is_rig
+from .compat import BLEND_RELATIVE
+from .properties import is_rig
 from .worker_client import WorkerProcess
 
 IMAGE_FILES = "*.png;*.jpg;*.jpeg;*.tif;*.tiff;*.bmp;*.webp;*.exr"
@@ -256,7 +257,7 @@ class TALKINGHEADS_OT_reset_expressions(bpy.types.Operator):
         except UserError as e:
             self.report({'ERROR'}, str(e))
             return {'CANCELLED'}
-        fcurves = keyframes.fcurves_of(rig.data.shape_keys)
+        fcurves = compat.fcurves_of(rig.data.shape_keys)
         keyed = {f.data_path for f in fcurves} if fcurves is not None else set()
         for block in rig.data.shape_keys.key_blocks:
             if block.name in geometry.EXPRESSIONS:

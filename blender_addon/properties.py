@@ -7,12 +7,10 @@ from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatPrope
     IntProperty, PointerProperty, StringProperty
 
 from ..core.training.config import PRESET_HELP, PRESETS
+from .compat import BLEND_RELATIVE
 
 FINETUNE_PRESETS = [(name, name.title(), PRESET_HELP[name]) for name in PRESETS]   # the training settings' presets
 
-# Paths the add-on stores relative to the .blend ("//talking_heads/..."); Blender 4.5 asks properties to
-# declare that they accept the "//" prefix.
-BLEND_RELATIVE = {'PATH_SUPPORTS_BLEND_RELATIVE'} if bpy.app.version >= (4, 5, 0) else set()
 
 
 def is_rig(obj) -> bool:

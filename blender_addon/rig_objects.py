@@ -16,7 +16,7 @@ from mathutils import Matrix
 from ..app import protocol
 from ..core import rig as geometry
 from ..core.errors import UserError
-from . import materials
+from . import compat, materials
 
 TRACK_KEY = "Track"
 VERTICES_KEY = "Vertices"
@@ -110,17 +110,15 @@ def _landmark_mesh(collection, name: str, rest: geometry.RestPose) -> bpy.types.
     obj.show_wire = True
     collection.objects.link(obj)
 
-    basis = obj.shape_key_add(name="Basis", from_mix=False)
-    if hasattr(basis, "lock_shape"):  # Blender 4.1+: edits cannot reach the rest pose by accident
-        basis.lock_shape = True
+    compat.new_shape_key(obj, "Basis", lock=True)  # the rest pose: edits cannot reach it by accident
     # The per-vertex keys come right after the Basis. A keyed vertex is an F-Curve whose path names its key
     # (key_blocks["Track"].data[7].co), and on every frame Blender finds that key by comparing names from
     # the top of the list: behind the (then 26) expressions, that search took much of the evaluation of a rig
     # with an imported track (benchmarks/RESULTS.md).
     for key_name in (TRACK_KEY, VERTICES_KEY):
-        obj.shape_key_add(name=key_name, from_mix=False).value = 1.0
+        compat.new_shape_key(obj, key_name, value=1.0)
     for key_name, delta in geometry.expression_deltas(rest.vertices).items():
-        key = obj.shape_key_add(name=key_name, from_mix=False)
+        key = compat.new_shape_key(obj, key_name, value=0.0)  # at rest: the artist keys them
         key.data.foreach_set("co", (rest.vertices + delta).astype(np.float32).ravel())
     obj.active_shape_key_index = obj.data.shape_keys.key_blocks.find(VERTICES_KEY)
     return obj

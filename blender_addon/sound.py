@@ -11,14 +11,9 @@ import os
 import bpy
 
 from ..core.errors import UserError
+from .compat import sequencer_strips
 
 STRIP_PREFIX = "Talking Heads: "
-
-
-def strips(scene):
-    """The sequencer's top-level strips (Blender 4.4 renamed `sequences` to `strips`)."""
-    editor = scene.sequence_editor or scene.sequence_editor_create()
-    return editor.strips if hasattr(editor, "strips") else editor.sequences
 
 
 def strip_name(rig_name: str, path: str) -> str:
@@ -28,7 +23,7 @@ def strip_name(rig_name: str, path: str) -> str:
 def add_sound(scene, rig_name: str, path: str, frame_start: int) -> bpy.types.Strip:
     """A sound strip of `path` starting at `frame_start` on a free channel (the same file's earlier strip
     for this rig replaced); turns audio scrubbing and audio-synced playback on."""
-    collection = strips(scene)
+    collection = sequencer_strips(scene)
     name = strip_name(rig_name, path)
     old = collection.get(name)
     if old is not None:

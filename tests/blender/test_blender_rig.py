@@ -165,7 +165,7 @@ def test_a_driving_video_is_tracked_in_the_worker(quick_rig, module, tmp_path, a
     assert retargeted.shape == (5, 68, 2) and fps == scene.render.fps
     got = module("blender_addon.driver").rig_pixels(bpy.context, rig, range(1, 6))
     assert np.abs(got - retargeted).max() < 0.05
-    fcurves = module("blender_addon.keyframes").fcurves_of(rig.data.shape_keys)
+    fcurves = module("blender_addon.compat").fcurves_of(rig.data.shape_keys)
     assert len(fcurves) == 2 * 68 and all(len(f.keyframe_points) == 5 for f in fcurves)
 
 
