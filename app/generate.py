@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import json
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -123,7 +122,6 @@ def generate(person_path: str, track_path: str, out_dir: str, *, name: str = "fr
 
     index = {n: i for i, n in enumerate(numbers)}
     x0, y0, _ = person.native_box
-    started = time.time()
     blank = np.zeros((*person.image.shape[:2], 1), np.uint8)
     with SequenceWriter(out, name=name, ext="png", overwrite=True, signer=signer) as writer, \
             (SequenceWriter(out, name=MATTE_NAME, ext="png", overwrite=True, signer=signer) if matte
@@ -142,8 +140,7 @@ def generate(person_path: str, track_path: str, out_dir: str, *, name: str = "fr
                 if matte:
                     mattes.write(n, np.repeat(head[..., None], 3, axis=2))
             done = k + len(chunk)
-            left = (time.time() - started) / done * (len(todo) - done)
-            report(progress, done, len(todo), f"generate: frame {chunk[-1]}, {left:.0f} s left")
+            report(progress, done, len(todo), f"generate: frame {chunk[-1]}")
     return [str(out / frame_name(name, n)) for n in numbers]
 
 

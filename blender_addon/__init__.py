@@ -8,10 +8,11 @@ geometry is `core.rig` (numpy), and everything that needs torch runs in a worker
 - `properties`   what the .blend keeps: the scene's references and settings, each rig's sources and results
 - `operators`    references, build rig, keyframe vertices, import track / speech / iPhone capture, fine-tune,
                  generate, export
+- `jobs`         long operators (modal with progress, or blocking in scripts): the Cancel button, the
+                 status bar's progress bar
 - `preview`      the live preview while scrubbing (the person model's ONNX export in onnxruntime)
 - `panels`       the "Talking Heads" sidebar tab
-and, registering nothing: `jobs` (long operators: modal with progress, or blocking in scripts),
-`rig_objects`, `materials`, `driver`, `keyframes`, `sound`, `track_file`, `worker_client`; `build` packages the
+and, registering nothing: `compat` (every difference between Blender versions), `rig_objects`, `materials`, `driver`, `keyframes`, `sound`, `track_file`, `worker_client`; `build` packages the
 extension and `environment` creates the worker's environment (neither imports bpy).
 
 Modules that touch bpy are imported by `register`, so that `python -m blender_addon.build` runs without it.
@@ -19,9 +20,9 @@ Modules that touch bpy are imported by `register`, so that `python -m blender_ad
 
 
 def _modules():
-    from . import operators, panels, preferences, preview, properties
+    from . import jobs, operators, panels, preferences, preview, properties
 
-    return preferences, properties, operators, preview, panels
+    return preferences, properties, operators, jobs, preview, panels
 
 
 def register():
@@ -30,9 +31,10 @@ def register():
     for module in _modules():
         for cls in module.CLASSES:
             bpy.utils.register_class(cls)
-    from . import preview, properties
+    from . import jobs, preview, properties
 
     properties.register()
+    jobs.register()
     preview.register()
 
 
@@ -41,7 +43,7 @@ def unregister():
 
     from . import jobs, preview, properties, worker_client
 
-    jobs.stop_active_job()
+    jobs.unregister()
     worker_client.stop_all()
     preview.unregister()
     properties.unregister()

@@ -4,12 +4,14 @@ An operator that mixes in `WorkerJob` describes its work as a request (`job_requ
 side first, so bad input is reported before a process starts) and applies the answer (`job_finished`).
 
 - **EXEC** (scripts, background mode): the operator waits for the worker and returns when the work is done.
-- **INVOKE** (a button): the operator goes modal. A timer polls the worker; the window manager's progress
-  bar and the status bar show the stage, the percentage and an estimate of the time left; Esc cancels.
-  Every other event passes through, so Blender stays usable while the worker computes.
+- **INVOKE** (a button): the operator goes modal. A window timer polls the worker; Blender's own progress bar
+  (`UILayout.progress`) shows the stage, the percentage and one estimate of the time left, in the status bar
+  and at the top of the sidebar tab, beside a Cancel button; Esc cancels too. Every other event passes
+  through, so Blender stays usable while the worker computes.
 
 One job runs at a time. A worker that crashes or is killed becomes an error report; a cancel keeps what
-the worker finished (`job_cancelled` may use it).
+the worker finished (`job_cancelled` may use it). Whatever ends a job (its result, an error, Esc, a bug in
+the add-on's own code, opening another .blend) leaves the add-on ready for the next one.
 
 **Online access.** Every request carries Blender's "Allow Online Access" (`bpy.app.online_access`); the
 worker downloads nothing when it is off (`core.online`).
@@ -24,11 +26,13 @@ from __future__ import annotations
 
 import sys
 import time
+import traceback
 
 import bpy
+from bpy.app.handlers import persistent
 
 from ..app import protocol
-from ..core.errors import UserError
+from ..core.errors import UserError, one_line
 from . import preferences
 from .worker_client import WorkerCancelled, WorkerError, WorkerProcess, worker_command, worker_environment
 
@@ -67,38 +71,93 @@ def describe_time(seconds: float | None) -> str:
     return f"about {round(seconds / 60)} min left"
 
 
-class _ActiveJob:
-    """The one job running modally: what unregistering the add-on must clean up."""
+class ActiveJob:
+    """The one job running modally: what the progress bars draw, what Cancel and unregistering stop."""
 
     worker: WorkerProcess | None = None
     window_manager = None
-    workspace = None
     timer = None
+    title = ""
+    fraction = 0.0
+    stage = ""        # the worker's latest progress message ("fine-tune: step 30, loss 0.0411")
+    left: float | None = None
+    cancelling = False
 
     @classmethod
-    def clear_ui(cls) -> None:
+    def begin(cls, worker: WorkerProcess, window_manager, window, title: str) -> None:
+        cls.worker, cls.window_manager, cls.title = worker, window_manager, title
+        cls.timer = window_manager.event_timer_add(TIMER_SECONDS, window=window)
+        cls.fraction, cls.stage, cls.left, cls.cancelling = 0.0, "starting the worker", None, False
+        redraw()
+
+    @classmethod
+    def clear(cls) -> None:
         if cls.timer is not None and cls.window_manager is not None:
             cls.window_manager.event_timer_remove(cls.timer)
-            cls.window_manager.progress_end()
-        if cls.workspace is not None:
-            cls.workspace.status_text_set(None)
-        cls.worker = cls.window_manager = cls.workspace = cls.timer = None
+        cls.worker = cls.window_manager = cls.timer = None
+        cls.title, cls.stage, cls.left, cls.fraction, cls.cancelling = "", "", None, 0.0, False
+        redraw()
+
+    @classmethod
+    def cancel(cls) -> None:
+        if cls.worker is not None and not cls.cancelling:
+            cls.worker.cancel()
+            cls.cancelling = True
+            redraw()
+
+    @classmethod
+    def summary(cls) -> str:
+        """One line: the job, its percentage and one estimate of the time left."""
+        if cls.cancelling:
+            return f"{cls.title}: cancelling"
+        return f"{cls.title} {100 * cls.fraction:.0f}%, {describe_time(cls.left)}"
 
 
 def stop_active_job() -> None:
-    if _ActiveJob.worker is not None:
-        _ActiveJob.worker.kill()
-    _ActiveJob.clear_ui()
+    if ActiveJob.worker is not None:
+        ActiveJob.worker.kill()
+    ActiveJob.clear()
 
 
 def job_running() -> bool:
-    return _ActiveJob.worker is not None
+    return ActiveJob.worker is not None
+
+
+def redraw() -> None:
+    """Ask the areas that show a job's progress to draw again: the status bar and the 3D viewports."""
+    wm = getattr(bpy.context, "window_manager", None)
+    for window in (wm.windows if wm is not None else ()):
+        for area in window.screen.areas:
+            if area.type in {'STATUSBAR', 'VIEW_3D'}:
+                area.tag_redraw()
+
+
+def draw_progress(layout, with_stage: bool = True) -> None:
+    """Blender's progress bar with the job's summary, and the stage it is at (the status bar and the sidebar
+    draw this)."""
+    layout.progress(factor=ActiveJob.fraction, type='BAR', text=ActiveJob.summary())
+    if with_stage and ActiveJob.stage:
+        layout.label(text=ActiveJob.stage)
+
+
+def _draw_status_bar(self, context) -> None:
+    if job_running():
+        row = self.layout.row(align=True)
+        row.ui_units_x = 28
+        draw_progress(row)
+        row.label(text="Esc cancels")
 
 
 def is_undo_key(event) -> bool:
     """Ctrl+Z / Ctrl+Shift+Z (Cmd on macOS), as pressed: Blender's undo and redo."""
-    return (event.type == 'Z' and event.value == 'PRESS'
-            and bool(getattr(event, "ctrl", False) or getattr(event, "oskey", False)))
+    return event.type == 'Z' and event.value == 'PRESS' and bool(event.ctrl or event.oskey)
+
+
+def internal_error(title: str, error: Exception) -> str:
+    """The one-line report of a bug in the add-on's own code (its traceback goes to the system console)."""
+    traceback.print_exc()
+    return f"{title} stopped by an internal error ({type(error).__name__}: {one_line(str(error))}); the " \
+           f"system console has the details: please report them"
 
 
 class WorkerJob:
@@ -138,8 +197,15 @@ class WorkerJob:
             self.report({'ERROR'}, str(e))
             return {'CANCELLED'}
         except WorkerCancelled:
-            self.job_cancelled(context)
+            try:
+                self.job_cancelled(context)
+            except Exception as e:  # noqa: BLE001  (a bug while keeping partial work: still a clean end)
+                self.report({'ERROR'}, internal_error(self.job_title, e))
+                return {'CANCELLED'}
             self.report({'WARNING'}, f"{self.job_title}: cancelled")
+            return {'CANCELLED'}
+        except Exception as e:  # noqa: BLE001  (the add-on's own bug: one line, and the next job can run)
+            self.report({'ERROR'}, internal_error(self.job_title, e))
             return {'CANCELLED'}
         return {'FINISHED'}
 
@@ -162,47 +228,88 @@ class WorkerJob:
 
     def start_modal(self, context):
         if job_running():
-            self.report({'ERROR'}, "another Talking Heads job is running; wait for it or press Esc to cancel it")
+            self.report({'ERROR'}, f"{ActiveJob.title} is running: wait for it, or cancel it (Esc, or Cancel in "
+                                   f"the Talking Heads tab)")
             return {'CANCELLED'}
         try:
             worker = self.job_process(context, self.job_request(context))
         except (UserError, WorkerError) as e:
             self.report({'ERROR'}, str(e))
             return {'CANCELLED'}
-        wm = context.window_manager
-        _ActiveJob.worker, _ActiveJob.window_manager, _ActiveJob.workspace = worker, wm, context.workspace
-        _ActiveJob.timer = wm.event_timer_add(TIMER_SECONDS, window=context.window)
-        wm.progress_begin(0.0, 1.0)
+        except Exception as e:  # noqa: BLE001
+            self.report({'ERROR'}, internal_error(self.job_title, e))
+            return {'CANCELLED'}
         self._clock = ProgressClock()
-        self._show(context, f"{self.job_title}: starting")
-        wm.modal_handler_add(self)
+        ActiveJob.begin(worker, context.window_manager, context.window, self.job_title)
+        context.window_manager.modal_handler_add(self)
         return {'RUNNING_MODAL'}
 
     def modal(self, context, event):
-        worker = _ActiveJob.worker
-        if worker is None:  # stopped from outside (the add-on was disabled)
+        worker = ActiveJob.worker
+        if worker is None:  # stopped from outside (the add-on was disabled, another .blend was opened)
             return {'CANCELLED'}
+        try:
+            return self._step(context, event, worker)
+        except Exception as e:  # noqa: BLE001  (a bug here must not leave a job that never ends)
+            stop_active_job()
+            self.report({'ERROR'}, internal_error(self.job_title, e))
+            return {'CANCELLED'}
+
+    def _step(self, context, event, worker: WorkerProcess) -> set[str]:
         if event.type == 'ESC' and event.value == 'PRESS':
-            worker.cancel()
-            self._show(context, f"{self.job_title}: cancelling...")
+            ActiveJob.cancel()
             return {'RUNNING_MODAL'}
         if is_undo_key(event):
             self.report({'WARNING'}, f"{self.job_title} is running: undo once it has finished (Esc cancels it)")
             return {'RUNNING_MODAL'}
-        if event.type != 'TIMER' or event.timer is not _ActiveJob.timer:
+        if event.type != 'TIMER':  # Event says which kind, not which timer: any tick polls (a cheap no-op)
             return {'PASS_THROUGH'}
         for e in worker.poll():
             self.job_event(context, e)
             if isinstance(e, protocol.Progress):
-                fraction, left = self._clock.update(e.done, e.total, e.message)
-                context.window_manager.progress_update(fraction)
-                self._show(context, f"{e.message}  {100 * fraction:.0f}%, {describe_time(left)} (Esc to cancel)")
+                ActiveJob.fraction, ActiveJob.left = self._clock.update(e.done, e.total, e.message)
+                ActiveJob.stage = e.message
+                redraw()
             elif isinstance(e, protocol.Warning):
                 self.report({'WARNING'}, e.message)
         if not worker.finished:
             return {'PASS_THROUGH'}
-        _ActiveJob.clear_ui()
+        ActiveJob.clear()
         return self._conclude(context, worker.result)
 
-    def _show(self, context, text: str) -> None:
-        context.workspace.status_text_set(f"Talking Heads · {text}")
+
+class TALKINGHEADS_OT_cancel_job(bpy.types.Operator):
+    """Cancel the running Talking Heads job (what it finished is kept)"""
+
+    bl_idname = "talking_heads.cancel_job"
+    bl_label = "Cancel"
+    bl_options = {'INTERNAL'}
+
+    @classmethod
+    def poll(cls, context):
+        return job_running() and not ActiveJob.cancelling
+
+    def execute(self, context):
+        ActiveJob.cancel()
+        return {'FINISHED'}
+
+
+@persistent
+def _stop_on_load(*_args):
+    """Opening another .blend ends every modal operator: end the job with it, or it would block the next."""
+    stop_active_job()
+
+
+CLASSES = (TALKINGHEADS_OT_cancel_job,)
+
+
+def register() -> None:
+    bpy.types.STATUSBAR_HT_header.append(_draw_status_bar)
+    bpy.app.handlers.load_pre.append(_stop_on_load)
+
+
+def unregister() -> None:
+    stop_active_job()
+    if _stop_on_load in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.remove(_stop_on_load)
+    bpy.types.STATUSBAR_HT_header.remove(_draw_status_bar)

@@ -26,7 +26,8 @@ from ..core import rig as geometry
 from ..core.capture.live_link import read_face_capture
 from ..core.errors import UserError
 from ..core.lipsync.curves import ExpressionCurves
-from . import compat, driver, keyframes, materials, preferences, preview, rig_objects, sound, track_file
+from . import compat, driver, keyframes, materials, preferences, preview, rig_objects, sound, thumbnail, \
+    track_file
 from .jobs import WorkerJob
 from .compat import BLEND_RELATIVE
 from .properties import is_rig
@@ -113,16 +114,35 @@ class TALKINGHEADS_OT_add_reference(bpy.types.Operator, ImportHelper):
         names = [f.name for f in self.files if f.name] if self.directory else []
         paths = [os.path.join(self.directory, n) for n in names] or [self.filepath]
         settings = context.scene.talking_heads
-        for path in paths:
-            try:
-                image = bpy.data.images.load(path, check_existing=True)
-            except RuntimeError:
-                self.report({'ERROR'}, f"cannot open {path} as an image; choose a PNG or JPEG photo")
-                return {'CANCELLED'}
-            item = settings.references.add()
-            item.image = image
+        images = []
+        try:
+            for path in paths:  # every photo is read before any is added: all of them, or none
+                images.append(_load_photo(path))
+        except UserError as e:
+            for image in images:
+                if image.users == 0:
+                    bpy.data.images.remove(image)
+            self.report({'ERROR'}, str(e))
+            return {'CANCELLED'}
+        for image in images:
+            thumbnail.make(image)
+            settings.references.add().image = image
         settings.reference_index = len(settings.references) - 1
         return {'FINISHED'}
+
+
+def _load_photo(path: str) -> bpy.types.Image:
+    """`path` as a Blender image with pixels, or UserError."""
+    name = os.path.basename(path) or path
+    try:
+        image = bpy.data.images.load(path, check_existing=True)
+    except RuntimeError:
+        raise UserError(f"cannot open {name} as an image; choose a PNG or JPEG photo") from None
+    if tuple(image.size) == (0, 0):  # Blender opened the file but found no pixels in it
+        if image.users == 0:
+            bpy.data.images.remove(image)
+        raise UserError(f"cannot read {name} as an image; choose a PNG or JPEG photo")
+    return image
 
 
 class TALKINGHEADS_OT_remove_reference(bpy.types.Operator):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 
 import numpy as np
@@ -40,14 +41,44 @@ class _State:
     last_render = 0.0
     pending = False
     error: str | None = None
+    import_error: str | None = None  # onnxruntime's import error ("" once it imported; None: not tried)
 
 
 def unavailable_reason() -> str | None:
-    """Why the live preview cannot run here (one line), or None."""
+    """Why the live preview cannot run in this Blender (one line that says what to do), or None."""
+    if _State.import_error is None:
+        try:
+            import onnxruntime  # noqa: F401
+            _State.import_error = ""
+        except ImportError as e:
+            _State.import_error = one_line(str(e)) or type(e).__name__
+    if not _State.import_error:
+        return None
+    python = ".".join(map(str, sys.version_info[:2]))
+    bundled = bundled_onnxruntime_pythons()
+    carried = (f"this zip carries it for Python {', '.join(bundled)} only" if bundled
+               else "this zip carries no wheels")
+    return (f"No live preview: onnxruntime does not load in this Blender's Python {python} ({carried}). "
+            f"Install the extension zip made for your platform (Generate works without it).")
+
+
+def bundled_onnxruntime_pythons() -> list[str]:
+    """The Python versions ("3.11", ...) whose onnxruntime wheel the installed extension's manifest lists."""
+    import tomllib
+
+    manifest = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "blender_manifest.toml")
     try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return "onnxruntime is not available here: no live preview on this platform"
+        with open(manifest, "rb") as f:
+            wheels = tomllib.load(f).get("wheels", [])
+    except (OSError, tomllib.TOMLDecodeError):
+        return []
+    tags = {w.rsplit("/", 1)[-1].split("-")[2] for w in wheels if os.path.basename(w).startswith("onnxruntime-")}
+    return sorted((f"{t[2]}.{t[3:]}" for t in tags if t.startswith("cp") and len(t) > 3),
+                  key=lambda v: tuple(map(int, v.split("."))))
+
+
+def last_error() -> str | None:
+    """Why the last preview render failed (one line), or None."""
     return _State.error
 
 

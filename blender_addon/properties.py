@@ -27,6 +27,15 @@ def _show_generated_changed(rig_settings, _context) -> None:
     materials.show_generated(rig_settings.id_data)
 
 
+def _get_show_rig(rig_settings) -> bool:
+    return not rig_settings.id_data.hide_get()
+
+
+def _set_show_rig(rig_settings, value: bool) -> None:
+    # The outliner's eye (this view layer): a hidden rig is still evaluated, so it still drives generation.
+    rig_settings.id_data.hide_set(not value)
+
+
 def _preview_changed(scene_settings, context) -> None:
     from . import preview
 
@@ -60,6 +69,9 @@ class TALKINGHEADS_PG_rig(bpy.types.PropertyGroup):
     show_generated: BoolProperty(name="Show Generated Frames", default=True, update=_show_generated_changed,
                                  description="Show the generated frames on the image plane instead of the "
                                              "reference photo")
+    show_rig: BoolProperty(name="Show Rig", get=_get_show_rig, set=_set_show_rig,
+                           description="Show the rig's landmark lines in the viewport (hidden, the rig still drives "
+                                       "the frames)")
     frames_alpha: BoolProperty(name="Head Matte", default=False,
                                description="The generated frames carry alpha: the plane shows the head alone "
                                            "over what is behind it")

@@ -578,6 +578,20 @@ EXPRESSIONS = {
 }
 
 
+# The face parts the expressions are shown under (the add-on's sidebar), each by the ARKit names' prefixes.
+FACE_PARTS = {"Jaw": ("jaw",), "Mouth": ("mouth",), "Eyes": ("eye",), "Brows": ("brow",),
+              "Cheeks and Nose": ("cheek", "nose")}
+
+
+def expression_groups() -> dict[str, tuple[str, ...]]:
+    """Every expression under its face part, in `EXPRESSIONS`' order within a part."""
+    groups = {part: tuple(n for n in EXPRESSIONS if n.startswith(prefixes)) for part, prefixes in FACE_PARTS.items()}
+    grouped = [n for names in groups.values() for n in names]
+    if sorted(grouped) != sorted(EXPRESSIONS):  # an expression with a new prefix: say so, never drop it
+        raise ValueError(f"expressions in no face part, or in two: {sorted(set(EXPRESSIONS) ^ set(grouped))}")
+    return groups
+
+
 def expression_deltas(rest: np.ndarray) -> dict[str, np.ndarray]:
     """Each expression's vertex offsets (68, 3) at full strength, in the face frame, for this rest shape."""
     rest = np.asarray(rest, dtype=np.float64)

@@ -109,7 +109,6 @@ def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: s
                             {"params": [psi], "lr": settings["lr_psi"]}], betas=(0.5, 0.999))
     gen = torch.Generator().manual_seed(seed)
     t_count = len(refs)
-    started = time.time()
     generator.train()
     for step in range(settings["steps"]):
         b = settings["batch"]
@@ -127,9 +126,8 @@ def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: s
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        elapsed = time.time() - started
-        left = elapsed / (step + 1) * (settings["steps"] - step - 1)
-        report(progress, step + 1, settings["steps"], f"fine-tune: loss {loss.item():.4f}, {left:.0f} s left")
+        # No time estimate in the message: each front end (tqdm, the add-on's status bar) makes its own.
+        report(progress, step + 1, settings["steps"], f"fine-tune: step {step + 1}, loss {loss.item():.4f}")
     generator.eval()
     config = {"dim": generator.P.in_features, "rules": generator.rules, "prior": prior_name, "preset": preset, "steps": settings["steps"],
               "shots": t_count, "size": size, "mouth": None if painter is None else painter[1]}

@@ -5,36 +5,89 @@ import time
 from types import SimpleNamespace
 
 import bpy
+import numpy as np
 import pytest
 
-PANEL_ORDER = ["Talking Heads", "1. Reference", "2. Rig", "3. Animation", "4. Model", "5. Generate", "6. Preview",
-               "7. Export"]
+STEPS = ["1. Reference", "2. Rig", "3. Animation", "4. Model", "5. Generate", "6. Preview", "7. Export"]
+ANIMATION_PARTS = ["Jaw", "Mouth", "Eyes", "Brows", "Cheeks and Nose", "Video or Track", "Lip Sync from Speech",
+                   "iPhone Face Capture"]
+SIDEBAR = 292        # the sidebar's default width in pixels at 1x
+PANEL_MARGINS = 30   # the panel's borders and the region's scroll bar
+ICON, PADDING, SLIDER_VALUE = 20, 10, 40   # an icon, a button's text padding, a slider's "0.000"
+
+
+def text_width(text: str) -> float:
+    import blf
+
+    blf.size(0, bpy.context.preferences.ui_styles[0].widget.points)
+    return blf.dimensions(0, text)[0]
 
 
 class RecordingLayout:
-    """Stands in for `UILayout`: checks that drawn properties and operators exist, and records labels."""
+    """Stands in for `UILayout`: checks that drawn properties and operators exist, records labels, and lays
+    the items out the way Blender does at the sidebar's default width (a row shares its width evenly, a split
+    gives its first item `factor` of it, a split property its label 40 %), so a text that would be cut with
+    "..." is found."""
 
-    def __init__(self, log):
-        self.log = log
+    def __init__(self, log, width=SIDEBAR - PANEL_MARGINS, row=False, split=None):
+        self.log, self.width, self.is_row, self.factor = log, width, row, split
+        self.items = []      # (text, needed pixels)
+        self.children = []
         self.use_property_split = False
+        self.enabled = True
+        self.alignment = 'EXPAND'
 
-    def _child(self, *args, **kwargs):
-        return RecordingLayout(self.log)
+    def _child(self, **kwargs):
+        child = RecordingLayout(self.log, self.width)
+        child.use_property_split = self.use_property_split
+        self.children.append(child)
+        self.items.append((None, 0))
+        return child
 
-    row = column = box = split = grid_flow = _child
+    column = box = grid_flow = _child
 
-    def prop(self, data, name, **kwargs):
+    def row(self, **kwargs):
+        child = self._child()
+        child.is_row = True
+        return child
+
+    def split(self, factor=0.5, **kwargs):
+        child = self._child()
+        child.is_row, child.factor = True, factor
+        return child
+
+    def _add(self, text, needed):
+        self.items.append((text, needed))
+
+    def prop(self, data, name, text=None, slider=False, index=-1, **kwargs):
         assert name in data.bl_rna.properties, f"{type(data).__name__} has no property {name!r}"
         self.log.append(("prop", name))
+        rna = data.bl_rna.properties[name]
+        label = rna.name if text is None else text
+        if self.use_property_split:
+            self._add(label, text_width(label) / 0.4 + PADDING)
+        elif rna.type == 'BOOLEAN':
+            self._add(label, text_width(label) + ICON + PADDING)
+        elif rna.type in {'INT', 'FLOAT'}:
+            self._add(label, text_width(f"{label}: 0.000") + PADDING + (SLIDER_VALUE if slider else 0))
+        else:
+            self._add(label, 0)   # a field with its label beside it: Blender shrinks the field first
 
-    def operator(self, idname, **kwargs):
+    def operator(self, idname, text=None, icon='NONE', **kwargs):
         module, name = idname.split(".")
         rna = getattr(getattr(bpy.ops, module), name).get_rna_type()  # KeyError if there is no such operator
         self.log.append(("operator", idname))
+        label = rna.name if text is None else text
+        self._add(label, text_width(label) + PADDING + (ICON if icon != 'NONE' else 0))
         return OperatorProperties(rna)
 
-    def label(self, text="", **kwargs):
+    def label(self, text="", icon='NONE', **kwargs):
         self.log.append(("label", text))
+        self._add(text, text_width(text) + (ICON if icon != 'NONE' or "icon_value" in kwargs else 0))
+
+    def progress(self, factor=0.0, text="", **kwargs):
+        self.log.append(("progress", text))
+        self._add(text, text_width(text) + PADDING)
 
     def separator(self, **kwargs):
         pass
@@ -49,6 +102,23 @@ class RecordingLayout:
         assert isinstance(data, bpy.types.ID)
         return 1
 
+    def too_narrow(self, width=None):
+        """The texts that do not fit the width they are given: (text, needed, given)."""
+        width = self.width if width is None else width
+        found, shares = [], []
+        if self.is_row and self.factor is not None and self.items:
+            shares = [width * self.factor] + [width * (1 - self.factor) / max(1, len(self.items) - 1)] * \
+                (len(self.items) - 1)
+        else:
+            shares = [width / max(1, len(self.items)) if self.is_row else width] * len(self.items)
+        children = iter(self.children)
+        for (text, needed), share in zip(self.items, shares):
+            if text is None:
+                found += next(children).too_narrow(share)
+            elif needed > share:
+                found.append((text, round(needed), round(share)))
+        return found
+
 
 class OperatorProperties:
     def __init__(self, rna):
@@ -58,20 +128,32 @@ class OperatorProperties:
         assert name in self.rna.properties, f"{self.rna.identifier} has no property {name!r}"
 
 
+def draw_sidebar(module):
+    """Every panel of the tab that polls true, drawn as at the default width: (log, texts cut off)."""
+    log, narrow = [], []
+    for panel in (c for c in module("blender_addon.panels").CLASSES if issubclass(c, bpy.types.Panel)):
+        if hasattr(panel, "poll") and not panel.poll(bpy.context):
+            continue
+        layout = RecordingLayout(log)
+        panel.draw(SimpleNamespace(layout=layout), bpy.context)
+        narrow += [(panel.bl_label, *cut) for cut in layout.too_narrow()]
+    return log, narrow
+
+
 def test_sidebar_tab_panels_in_working_order(quick_rig, module, astronaut_png):
     rig, _ = quick_rig
     panels = [c for c in module("blender_addon.panels").CLASSES if issubclass(c, bpy.types.Panel)]
-    assert [p.bl_label for p in panels] == PANEL_ORDER
     assert {(p.bl_space_type, p.bl_region_type, p.bl_category) for p in panels} == {("VIEW_3D", "UI", "Talking Heads")}
-    assert all(getattr(p, "bl_parent_id", "TALKINGHEADS_PT_main") == "TALKINGHEADS_PT_main" for p in panels)
+    steps = [p.bl_label for p in panels if getattr(p, "bl_parent_id", "") == "TALKINGHEADS_PT_main"]
+    assert steps == STEPS
+    parts = [p.bl_label for p in panels if getattr(p, "bl_parent_id", "") == "TALKINGHEADS_PT_animation"]
+    assert parts == ANIMATION_PARTS
 
     assert bpy.ops.talking_heads.add_reference(filepath=str(astronaut_png)) == {'FINISHED'}
     rig.talking_heads.frames = bpy.data.images.new("frames", 4, 4)  # as after Generate
     rig.talking_heads.frames.filepath = "//talking_heads/test rig/frame_0001.png"
-    log = []
-    for panel in panels:
-        assert not hasattr(panel, "poll") or panel.poll(bpy.context)
-        panel.draw(SimpleNamespace(layout=RecordingLayout(log)), bpy.context)
+    log, narrow = draw_sidebar(module)
+    assert not narrow, f"cut off at the default sidebar width (panel, text, needs px, has px): {narrow}"
     drawn = [name for kind, name in log if kind == "operator"]
     for idname in ("talking_heads.add_reference", "talking_heads.build_rig", "talking_heads.import_track",
                    "talking_heads.import_audio", "talking_heads.import_arkit",
@@ -80,11 +162,60 @@ def test_sidebar_tab_panels_in_working_order(quick_rig, module, astronaut_png):
         assert idname in drawn
     assert drawn.index("talking_heads.build_rig") < drawn.index("talking_heads.finetune") < \
         drawn.index("talking_heads.generate") < drawn.index("talking_heads.export_video")
-    assert ("prop", "preview") in log and ("prop", "finetune_preset") in log
+    assert ("prop", "preview") in log and ("prop", "finetune_preset") in log and ("prop", "show_rig") in log
     assert {("prop", "audio_source"), ("prop", "audio_transcript"), ("prop", "capture_source"),
             ("prop", "generate_alpha")} <= set(log)
-    assert ("icon", 1) in log  # the active reference's thumbnail
-    assert sum(1 for kind, name in log if kind == "prop" and name == "value") >= 9  # the expression sliders
+    icons = [value for kind, value in log if kind == "icon"]
+    assert icons and icons[0] == bpy.data.images["astronaut.png"].preview.icon_id  # our own thumbnail
+    sliders = sum(1 for kind, name in log if kind == "prop" and name == "value")
+    assert sliders == len(module("core.rig").EXPRESSIONS) + 1  # every expression, and the imported track's
+
+
+def test_the_layout_check_finds_a_cut_label(quick_rig, module):
+    """The width check itself: two sliders side by side (the old two-column grid, where a real window showed
+    "jawOp..." and "mouth...") are found cut off; one a row fits."""
+    layout = RecordingLayout([])
+    grid = layout.row()
+    keys = quick_rig[0].data.shape_keys.key_blocks
+    grid.prop(keys["jawOpen"], "value", text="jawOpen", slider=True)
+    grid.prop(keys["mouthSmileLeft"], "value", text="mouthSmileLeft", slider=True)
+    assert [text for text, _, _ in layout.too_narrow()] == ["jawOpen", "mouthSmileLeft"]
+    column = RecordingLayout([]).column()
+    column.prop(keys["mouthSmileLeft"], "value", text="mouthSmileLeft", slider=True)
+    assert not column.too_narrow()
+
+
+def test_a_press_that_would_fail_is_explained_before_it(scene, module, quick_rig, tmp_path):
+    """Unsaved file, no person model, no worker: the panels say so (the first thing to fix) above the button."""
+    panels = module("blender_addon.panels")
+    prefs = bpy.context.preferences.addons[module("blender_addon.preferences").ADDON_ID].preferences
+    log, _ = draw_sidebar(module)
+    labels = " ".join(text for kind, text in log if kind == "label")
+    assert labels.count("Save the .blend first") == 3  # Fine-tune, Generate, Export ONNX
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "saved.blend"))
+    log, _ = draw_sidebar(module)
+    labels = " ".join(text for kind, text in log if kind == "label")
+    assert "Save the .blend" not in labels and labels.count("No person model yet") == 2
+    before = prefs.python_path
+    try:
+        prefs.python_path = "/nonexistent/python"
+        assert "does not exist" in panels.worker_problem(bpy.context)
+        log, _ = draw_sidebar(module)
+        assert any("does not exist" in text for kind, text in log if kind == "label")
+    finally:
+        prefs.python_path = before
+    assert panels.worker_problem(bpy.context) is None
+
+
+def test_the_rig_can_be_hidden_and_still_drives(quick_rig, module):
+    rig, _ = quick_rig
+    driver = module("blender_addon.driver")
+    shown = driver.rig_pixels(bpy.context, rig, range(0, 1))
+    rig.talking_heads.show_rig = False
+    assert rig.hide_get() and not rig.talking_heads.show_rig
+    assert np.allclose(driver.rig_pixels(bpy.context, rig, range(0, 1)), shown)
+    rig.talking_heads.show_rig = True
+    assert not rig.hide_get()
 
 
 def draw_preferences(prefs, **values) -> list:
@@ -183,7 +314,7 @@ def test_c2pa_identity_needs_both_files(addon, module, tmp_path):
 
 class FakeWindowManager:
     def __init__(self):
-        self.progress, self.ended, self.timers = [], False, []
+        self.timers = []
 
     def event_timer_add(self, seconds, window=None):
         self.timers.append(object())
@@ -192,25 +323,24 @@ class FakeWindowManager:
     def event_timer_remove(self, timer):
         self.timers.remove(timer)
 
-    def progress_begin(self, low, high):
-        self.progress.append("begin")
-
-    def progress_update(self, value):
-        self.progress.append(value)
-
-    def progress_end(self):
-        self.ended = True
-
     def modal_handler_add(self, operator):
         pass
 
 
-class FakeWorkspace:
-    def __init__(self):
-        self.texts = []
+class Event:
+    """A window event with exactly the fields `bpy.types.Event` has: reading any other fails, as in Blender
+    (where the modal once read `event.timer` and every long job died on its first tick)."""
 
-    def status_text_set(self, text):
-        self.texts.append(text)
+    def __init__(self, type, value='NOTHING', **fields):
+        fields.update(type=type, value=value)
+        for name in ("ctrl", "shift", "alt", "oskey"):
+            fields.setdefault(name, False)
+        unknown = set(fields) - set(bpy.types.Event.bl_rna.properties.keys())
+        assert not unknown, f"bpy.types.Event has no {unknown}"
+        self.__dict__.update(fields)
+
+    def __getattr__(self, name):
+        raise AttributeError(f"'Event' object has no attribute {name!r}")
 
 
 @pytest.fixture
@@ -236,19 +366,21 @@ def modal_job(module, astronaut_png, addon):
         def job_cancelled(self, context):
             self.cancelled = True
 
-    context = SimpleNamespace(window_manager=FakeWindowManager(), workspace=FakeWorkspace(), window=object(),
+    context = SimpleNamespace(window_manager=FakeWindowManager(), window=object(),
                               preferences=bpy.context.preferences, scene=bpy.context.scene)
     yield Detect(), context, jobs
     jobs.stop_active_job()
 
 
-def run_modal(operator, context, first_event=None):
-    wm = context.window_manager
+def run_modal(operator, context, jobs, first_event=None, seen=None):
+    """Feed the modal operator timer ticks until it ends; `seen` collects the progress bar's summaries."""
     events = [first_event] if first_event else []
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        event = events.pop(0) if events else SimpleNamespace(type='TIMER', value='NOTHING', timer=wm.timers[0])
+        event = events.pop(0) if events else Event('TIMER')
         state = operator.modal(context, event)
+        if seen is not None and jobs.job_running():
+            seen.append((jobs.ActiveJob.fraction, jobs.ActiveJob.summary(), jobs.ActiveJob.stage))
         if state != {'PASS_THROUGH'} and state != {'RUNNING_MODAL'}:
             return state
         time.sleep(0.05)
@@ -259,29 +391,67 @@ def test_modal_job_shows_progress_and_finishes(modal_job):
     operator, context, jobs = modal_job
     assert operator.start_modal(context) == {'RUNNING_MODAL'}
     assert jobs.job_running()
-    other = SimpleNamespace(type='MOUSEMOVE', value='NOTHING', timer=None)
-    assert operator.modal(context, other) == {'PASS_THROUGH'}  # Blender stays usable meanwhile
-    assert run_modal(operator, context) == {'FINISHED'}
+    assert operator.modal(context, Event('MOUSEMOVE')) == {'PASS_THROUGH'}  # Blender stays usable meanwhile
+    seen = []
+    assert run_modal(operator, context, jobs, seen=seen) == {'FINISHED'}
     assert len(operator.result.points) == 68
-    wm = context.window_manager
-    fractions = [p for p in wm.progress if p != "begin"]
-    assert fractions and fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert wm.ended and not wm.timers and not jobs.job_running()
-    assert any("Esc to cancel" in t for t in context.workspace.texts if t)
-    assert any("left" in t for t in context.workspace.texts if t)
-    assert context.workspace.texts[-1] is None  # the status bar is Blender's again
+    fractions = [fraction for fraction, _, _ in seen]
+    assert fractions and fractions == sorted(fractions) and fractions[-1] > 0
+    summaries = [summary for _, summary, _ in seen]
+    assert all(s.startswith("Detect ") and s.count("left") == 1 for s in summaries)  # one estimate, never two
+    assert any(stage for _, _, stage in seen)
+    assert not context.window_manager.timers and not jobs.job_running() and not jobs.ActiveJob.title
 
 
 def test_escape_cancels_the_modal_job(modal_job):
     operator, context, jobs = modal_job
     assert operator.start_modal(context) == {'RUNNING_MODAL'}
-    worker = jobs._ActiveJob.worker
-    escape = SimpleNamespace(type='ESC', value='PRESS', timer=None)
-    assert run_modal(operator, context, escape) == {'CANCELLED'}
+    worker = jobs.ActiveJob.worker
+    assert run_modal(operator, context, jobs, Event('ESC', 'PRESS')) == {'CANCELLED'}
     assert operator.cancelled and operator.result is None
     assert any("cancelled" in message for _, message in operator.reports)
     assert worker.process.wait(timeout=15) == 130 and not jobs.job_running()
-    assert context.workspace.texts[-1] is None and context.window_manager.ended
+    assert not context.window_manager.timers
+
+
+def test_the_cancel_button_cancels_the_modal_job(modal_job):
+    operator, context, jobs = modal_job
+    assert operator.start_modal(context) == {'RUNNING_MODAL'}
+    assert bpy.ops.talking_heads.cancel_job.poll()
+    assert bpy.ops.talking_heads.cancel_job() == {'FINISHED'}
+    assert not bpy.ops.talking_heads.cancel_job.poll()  # once is enough: it now says "cancelling"
+    assert jobs.ActiveJob.summary() == "Detect: cancelling"
+    assert run_modal(operator, context, jobs) == {'CANCELLED'} and operator.cancelled
+    assert not jobs.job_running()
+
+
+def test_a_bug_in_the_modal_step_ends_the_job_and_the_next_one_runs(modal_job, monkeypatch):
+    """Whatever breaks inside the modal tick (here job_event raising), the job ends with a one-line report,
+    its worker is stopped, and the next job starts."""
+    operator, context, jobs = modal_job
+    assert operator.start_modal(context) == {'RUNNING_MODAL'}
+    worker = jobs.ActiveJob.worker
+
+    def broken(context, event):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(operator, "job_event", broken)
+    assert run_modal(operator, context, jobs) == {'CANCELLED'}
+    (kind, message), = operator.reports
+    assert kind == {'ERROR'} and "internal error (KeyError" in message and "\n" not in message
+    assert worker.process.poll() is not None and not jobs.job_running() and not context.window_manager.timers
+    following = type(operator)()
+    assert following.start_modal(context) == {'RUNNING_MODAL'}
+    assert run_modal(following, context, jobs) == {'FINISHED'} and len(following.result.points) == 68
+
+
+def test_opening_a_file_ends_the_running_job(modal_job, scene):
+    operator, context, jobs = modal_job
+    assert operator.start_modal(context) == {'RUNNING_MODAL'}
+    worker = jobs.ActiveJob.worker
+    bpy.ops.wm.read_homefile(use_factory_startup=True)
+    assert not jobs.job_running() and worker.process.poll() is not None
+    assert operator.modal(context, Event('TIMER')) == {'CANCELLED'}
 
 
 def test_undo_keys_are_swallowed_while_a_job_runs(modal_job):
@@ -289,14 +459,11 @@ def test_undo_keys_are_swallowed_while_a_job_runs(modal_job):
     takes it (with a note) instead of passing it on; other keys pass through."""
     operator, context, jobs = modal_job
     assert operator.start_modal(context) == {'RUNNING_MODAL'}
-    undo = SimpleNamespace(type='Z', value='PRESS', ctrl=True, oskey=False, shift=False, timer=None)
-    redo = SimpleNamespace(type='Z', value='PRESS', ctrl=True, oskey=False, shift=True, timer=None)
-    plain_z = SimpleNamespace(type='Z', value='PRESS', ctrl=False, oskey=False, shift=False, timer=None)
-    assert operator.modal(context, undo) == {'RUNNING_MODAL'}
-    assert operator.modal(context, redo) == {'RUNNING_MODAL'}
-    assert operator.modal(context, plain_z) == {'PASS_THROUGH'}
+    assert operator.modal(context, Event('Z', 'PRESS', ctrl=True)) == {'RUNNING_MODAL'}
+    assert operator.modal(context, Event('Z', 'PRESS', ctrl=True, shift=True)) == {'RUNNING_MODAL'}
+    assert operator.modal(context, Event('Z', 'PRESS')) == {'PASS_THROUGH'}
     assert any("undo once it has finished" in message for _, message in operator.reports)
-    assert run_modal(operator, context) == {'FINISHED'}
+    assert run_modal(operator, context, jobs) == {'FINISHED'}
 
 
 def test_operators_that_change_scene_data_register_for_undo(module):
@@ -319,7 +486,7 @@ def test_one_job_at_a_time(modal_job):
     assert operator.start_modal(context) == {'RUNNING_MODAL'}
     second = type(operator)()
     assert second.start_modal(context) == {'CANCELLED'}
-    assert "another" in second.reports[0][1]
+    assert "Detect is running" in second.reports[0][1]
 
 
 def test_check_worker_shows_what_the_worker_python_has(addon):
