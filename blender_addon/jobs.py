@@ -124,12 +124,21 @@ def job_running() -> bool:
 
 
 def redraw() -> None:
-    """Ask the areas that show a job's progress to draw again: the status bar and the 3D viewports."""
+    """Ask the areas that show a job's progress to draw again: the status bar and the 3D viewports. A panel
+    that changed height moves the panels below it only on the draw after, so a second one follows (else the
+    sidebar showed the progress box over the next panel's header until the mouse moved)."""
+    _tag_progress_areas()
+    if not bpy.app.timers.is_registered(_tag_progress_areas):
+        bpy.app.timers.register(_tag_progress_areas, first_interval=0.2)
+
+
+def _tag_progress_areas() -> None:
     wm = getattr(bpy.context, "window_manager", None)
     for window in (wm.windows if wm is not None else ()):
         for area in window.screen.areas:
             if area.type in {'STATUSBAR', 'VIEW_3D'}:
                 area.tag_redraw()
+    return None  # as a timer: once
 
 
 def draw_progress(layout, with_stage: bool = True) -> None:
@@ -310,6 +319,8 @@ def register() -> None:
 
 def unregister() -> None:
     stop_active_job()
+    if bpy.app.timers.is_registered(_tag_progress_areas):
+        bpy.app.timers.unregister(_tag_progress_areas)
     if _stop_on_load in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.remove(_stop_on_load)
     bpy.types.STATUSBAR_HT_header.remove(_draw_status_bar)

@@ -110,6 +110,11 @@ class TALKINGHEADS_OT_add_reference(bpy.types.Operator, ImportHelper):
     files: CollectionProperty(type=bpy.types.OperatorFileListElement, options={'HIDDEN', 'SKIP_SAVE'})
     directory: StringProperty(subtype='DIR_PATH', options={'HIDDEN', 'SKIP_SAVE'})
 
+    def invoke(self, context, event):
+        if self.filepath:  # a script (or a drop) named the photo: no file browser
+            return self.execute(context)
+        return ImportHelper.invoke(self, context, event)
+
     def execute(self, context):
         names = [f.name for f in self.files if f.name] if self.directory else []
         paths = [os.path.join(self.directory, n) for n in names] or [self.filepath]
