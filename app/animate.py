@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import UserError
+from ..core.presets import DEFAULT_PRESET, Preset
 from ..core.progress import Progress, bar, info
 
 MANIFEST = "animate.json"
@@ -335,17 +336,14 @@ class _Counting:
 
 # --- the command -------------------------------------------------------------------------------------------
 
-def animate(photos: list[str], driver_path: str, out: str, *, preset: str = "fast", retarget: str | None = None,
+def animate(photos: list[str], driver_path: str, out: str, *, preset: Preset = DEFAULT_PRESET, retarget: str | None = None,
             fps: float | None = None, audio: str | None = None, no_audio: bool = False, backend: str = "auto",
             stride: int = 1, neutral: int | None = None, prior: str | None = None, device: str = "auto") -> dict:
     """Run every step (see the module's docstring); returns where everything is, and what was reused."""
     from ..core import __version__
     from ..core.landmarks.track import resample
-    from ..core.training.config import PRESETS
 
     args = argparse.Namespace(backend=backend, stride=stride, neutral=neutral, fps=fps)
-    if preset not in PRESETS:
-        raise UserError(f"unknown preset {preset!r}: use one of {', '.join(PRESETS)}")
     if retarget not in (None, "relative", "absolute"):
         raise UserError(f"unknown retargeting mode {retarget!r}; use relative or absolute")
     if fps is not None and not (np.isfinite(fps) and 0 < fps <= 1000):
@@ -408,7 +406,7 @@ def animate(photos: list[str], driver_path: str, out: str, *, preset: str = "fas
     track_path = workspace.path("track")
     workspace.write_text("track", driver.track.to_json())
 
-    person_key = _key("person", __version__, [f["sha256"] for f in found], [f["points"] for f in found], preset,
+    person_key = _key("person", __version__, [f["sha256"] for f in found], [f["points"] for f in found], preset.name,
                       _prior_key(prior))
     person_path = workspace.cached("person", person_key)
     person_reused = person_path is not None
@@ -426,7 +424,7 @@ def animate(photos: list[str], driver_path: str, out: str, *, preset: str = "fas
             _close(progress)
         person.save(person_path)
         workspace.record("person", person_key)
-        info(f"fine-tune: {person_path} ({preset} preset, {time.time() - tuning:.1f} s)")
+        info(f"fine-tune: {person_path} ({preset.name} preset, {time.time() - tuning:.1f} s)")
 
     from .generate import generate
 
@@ -478,7 +476,7 @@ def animate(photos: list[str], driver_path: str, out: str, *, preset: str = "fas
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..core.training.config import PRESET_HELP, PRESETS
+    from ..core.presets import PRESET_NAMES, PRESETS
 
     p.add_argument("photos", nargs="+", metavar="PHOTO",
                    help="one or a few photos of the face; the first sets the frames' size and framing")
@@ -487,8 +485,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "`lipsync`) or a sound file (WAV, MP3, ...: lip-synced)")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="folder for everything this command writes (new or empty, or one it wrote before)")
-    p.add_argument("--preset", default="fast", choices=sorted(PRESETS),
-                   help="fine-tuning preset (default fast): " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
+    p.add_argument("--preset", default=DEFAULT_PRESET.name, choices=sorted(PRESET_NAMES),
+                   help=f"fine-tuning preset (default {DEFAULT_PRESET.name}): " + "; ".join(f"{k.name}: {k.description}" for k in PRESETS))
     p.add_argument("--retarget", choices=("relative", "absolute"), default=None,
                    help="video and track drivers: relative (default) moves the photo's face as the driver's moves; "
                         "absolute uses the driver's face shape (the same person)")
@@ -515,7 +513,9 @@ def run(args: argparse.Namespace) -> int:
     inside = args.json and args.json != "-" and Path(args.json).resolve().parent == Path(args.out).resolve()
     if args.json and args.json != "-" and not inside and not Path(args.json).resolve().parent.is_dir():
         raise UserError(f"cannot write {args.json}: its folder does not exist; create it first")
-    result = animate(args.photos, args.driver, args.out, preset=args.preset, retarget=args.retarget, fps=args.fps,
+    from ..core.presets import preset_named
+
+    result = animate(args.photos, args.driver, args.out, preset=preset_named(args.preset), retarget=args.retarget, fps=args.fps,
                      audio=args.audio, no_audio=args.no_audio, backend=args.backend, stride=args.stride,
                      neutral=args.neutral, prior=args.prior, device=args.device)
     info(f"\noutputs in {args.out}:\n"

@@ -5,7 +5,7 @@
 3. a Blender scene (the bpy module, background mode; `app/demo_scene.py`) with the extension
    installed from its own zip; the landmark rig is built by the add-on's operator and keyframed: talking,
    two blinks, a small head turn, 3 seconds at 24 fps
-4. the person model, fine-tuned from the shipped prior with the `fast` preset
+4. the person model, fine-tuned from the shipped prior with the default preset (`core.presets`)
 5. one generated frame per scene frame, loaded as an image-sequence texture on the rig's plane
 6. out/demo/demo.blend, the frames, an MP4 preview and a contact sheet
 Each stage prints its wall-clock time.
@@ -23,6 +23,7 @@ import numpy as np
 from ..core.errors import UserError
 from ..core.frame_names import frame_name
 from ..core.images import write_png
+from ..core.presets import DEFAULT_PRESET, Preset
 
 FPS = 24
 FRAMES = range(1, 3 * FPS + 1)
@@ -67,7 +68,7 @@ def contact_sheet(path: Path, reference: np.ndarray, frames: list[np.ndarray], d
     write_png(path, np.asarray(sheet))
 
 
-def run_demo(out: Path, preset: str = "fast") -> int:
+def run_demo(out: Path, preset: Preset = DEFAULT_PRESET) -> int:
     from skimage import data
 
     stages = Stages()
@@ -90,7 +91,7 @@ def run_demo(out: Path, preset: str = "fast") -> int:
     blend = out / "demo.blend"
     try:
         rig = stages.run("Blender scene: rig and keyframes", demo_scene.build_scene, ref_path, blend, FRAMES,
-                         FPS, preset, sys.executable)
+                         FPS, preset.name, sys.executable)
         stages.run("fine-tune the person model", demo_scene.finetune)
         stages.run(f"generate {len(FRAMES)} frames", demo_scene.generate)
     except demo_scene.DemoError as e:
@@ -128,8 +129,13 @@ def run_demo(out: Path, preset: str = "fast") -> int:
 
 def add_arguments(p) -> None:
     p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
-    p.add_argument("--preset", default="fast", help="fine-tuning preset (default fast)")
+    from ..core.presets import PRESET_NAMES
+
+    p.add_argument("--preset", default=DEFAULT_PRESET.name, choices=sorted(PRESET_NAMES), metavar="PRESET",
+                   help=f"fine-tuning preset (default {DEFAULT_PRESET.name})")
 
 
 def run(args) -> int:
-    return run_demo(Path(args.out).resolve(), args.preset)
+    from ..core.presets import preset_named
+
+    return run_demo(Path(args.out).resolve(), preset_named(args.preset))

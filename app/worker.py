@@ -166,9 +166,10 @@ def track_job(job: protocol.TrackJob, progress) -> protocol.TrackResult:
 
 
 def finetune_job(job: protocol.FinetuneJob, progress) -> protocol.FinetuneResult:
+    from ..core.presets import preset_named
     from ..core.training.finetune import finetune
 
-    path = finetune(job.images, job.out, preset=job.preset, device=job.device, progress=progress,
+    path = finetune(job.images, job.out, preset=preset_named(job.preset), device=job.device, progress=progress,
                     steps=job.steps or None)
     return protocol.FinetuneResult(person=str(path))
 

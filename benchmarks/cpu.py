@@ -51,6 +51,7 @@ def main() -> int:
     from skimage import data
 
     from talking_heads.core.landmarks.detect import detect_landmarks
+    from talking_heads.core.presets import FAST
     from talking_heads.core.training.finetune import fit_person
     from talking_heads.export.onnx_model import OnnxRenderer, export_person
 
@@ -86,8 +87,8 @@ def main() -> int:
     say(f"One-frame latency (live preview: onnxruntime, batch 1): {latency[256]:.0f} ms at 256, "
         f"{latency[512]:.0f} ms at 512 (target <= 100 ms).")
     t = time.time()
-    fit_person([image], [points], preset="fast", device="cpu")
-    say(f"T=1 fine-tuning, `fast` preset: {time.time() - t:.1f} s (target <= 5 min).")
+    fit_person([image], [points], preset=FAST, device="cpu")
+    say(f"T=1 fine-tuning, `{FAST.name}` preset: {time.time() - t:.1f} s (target <= 5 min).")
     if a.demo:
         t = time.time()
         subprocess.run([sys.executable, "-m", "core", "demo", "--out", str(tmp / "demo")], cwd=ROOT, check=True,

@@ -32,6 +32,7 @@ from talking_heads.core.evaluation.methods import parse_methods  # noqa: E402
 from talking_heads.core.evaluation.report import format_table, write_contact_sheet  # noqa: E402
 from talking_heads.core.evaluation.score import evaluate  # noqa: E402
 from talking_heads.core.errors import UserError  # noqa: E402
+from talking_heads.core.presets import DEFAULT_PRESET, PRESET_NAMES, preset_named  # noqa: E402
 from talking_heads.core.progress import TqdmProgress  # noqa: E402
 from talking_heads.core.training import split  # noqa: E402
 
@@ -61,7 +62,7 @@ def run(args) -> int:
             if done == total:
                 fit_bar.close()
 
-        methods = parse_methods(args.methods, args.person_prior, args.preset, args.device, fitting)
+        methods = parse_methods(args.methods, args.person_prior, preset_named(args.preset), args.device, fitting)
         bar = TqdmProgress(f"T={t}")
         started = time.time()
         try:
@@ -112,7 +113,8 @@ def main() -> int:
     parser.add_argument("--media", type=Path, default=ROOT.parent / "shared" / "media")
     parser.add_argument("--methods", default="copy,warp,model", help="comma-separated: copy, warp, model, dir:PATH")
     parser.add_argument("--person-prior", metavar="PATH", help="the prior the model is fine-tuned from")
-    parser.add_argument("--preset", default="fast", help="fine-tuning preset (default fast)")
+    parser.add_argument("--preset", default=DEFAULT_PRESET.name, choices=PRESET_NAMES,
+                        help=f"fine-tuning preset (default {DEFAULT_PRESET.name})")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--shots", default="1,8", help="comma-separated reference counts (default 1,8)")
     parser.add_argument("--frames", type=int, default=16, help="test frames per video (default 16)")

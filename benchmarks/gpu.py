@@ -224,7 +224,8 @@ def main() -> int:
     if a.no_finetune:
         append(lines, a.out)
         return 0
-    # fine-tuning, T=1, fast preset (the product's default), wall clock including the prior's loading
+    # fine-tuning, T=1, the default preset, wall clock including the prior's loading
+    from talking_heads.core.presets import DEFAULT_PRESET
     from talking_heads.core.training.finetune import fit_person
 
     image, points = astronaut()
@@ -233,7 +234,7 @@ def main() -> int:
     t = time.time()
     fit_person([image], [points], device="cuda")
     torch.cuda.synchronize()
-    say(f"T=1 fine-tuning, `fast` preset: {time.time() - t:.2f} s wall clock (target <= 30 s).")
+    say(f"T=1 fine-tuning, `{DEFAULT_PRESET.name}` preset: {time.time() - t:.2f} s wall clock (target <= 30 s).")
     say(f"Peak GPU memory over the run: {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB.")
     say()
     append(lines, a.out)

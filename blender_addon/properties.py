@@ -6,10 +6,10 @@ import bpy
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, FloatVectorProperty, \
     IntProperty, PointerProperty, StringProperty
 
-from ..core.training.config import PRESET_HELP, PRESETS
+from ..core.presets import DEFAULT_PRESET, PRESETS
 from .compat import BLEND_RELATIVE
 
-FINETUNE_PRESETS = [(name, name.title(), PRESET_HELP[name]) for name in PRESETS]   # the training settings' presets
+FINETUNE_PRESETS = [(preset.name, preset.name.title(), preset.description) for preset in PRESETS]
 
 
 
@@ -87,7 +87,7 @@ class TALKINGHEADS_PG_scene(bpy.types.PropertyGroup):
     track_source: StringProperty(name="Driver", subtype='FILE_PATH', options=BLEND_RELATIVE, default="",
                                  description="A driving video, or a landmark track (.json), to import as keyframes")
     finetune_preset: EnumProperty(
-        name="Preset", default="fast", items=FINETUNE_PRESETS)
+        name="Preset", default=DEFAULT_PRESET.name, items=FINETUNE_PRESETS)
     finetune_steps: IntProperty(name="Steps", default=0, min=0, soft_max=1000,
                                 description="Optimisation steps; 0 uses the preset's")
     audio_source: StringProperty(name="Speech", subtype='FILE_PATH', options=BLEND_RELATIVE, default="",

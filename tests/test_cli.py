@@ -65,6 +65,10 @@ def test_exit_codes(tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit) as stopped:
         main(["detect"])                                                     # a missing argument (argparse)
     assert stopped.value.code == 2
+    for command in ("finetune", "animate", "demo", "evaluate"):                # an unknown preset (argparse)
+        with pytest.raises(SystemExit) as stopped:
+            main([command, "--preset", "slow"])
+        assert stopped.value.code == 2 and "invalid choice: 'slow'" in capsys.readouterr().err
     assert main(["detect", str(tmp_path / "none.png"), "--backend", "dlib"]) == 2     # bad input: one line
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("error:")

@@ -16,6 +16,7 @@ from talking_heads.app.cli import main
 from talking_heads.core import metrics as core_metrics
 from talking_heads.core import video as core_video
 from talking_heads.core.evaluation import cli, judge, methods, metrics, protocol, report, score
+from talking_heads.core.presets import DEFAULT_PRESET, QUALITY
 from talking_heads.core.training import split
 from talking_heads.core.errors import UserError
 
@@ -248,15 +249,15 @@ def test_model_method_fine_tunes_on_the_references_and_renders_the_drivers(video
             calls["rendered"] = points
             return np.zeros((len(points), 256, 256, 3), np.uint8)
 
-    def fit_person(references, points, preset="fast", device="auto", prior=None, progress=None):
+    def fit_person(references, points, preset=DEFAULT_PRESET, device="auto", prior=None, progress=None):
         calls.update(references=references, points=points, preset=preset, device=device, prior=prior)
         return Person()
 
     monkeypatch.setitem(sys.modules, "talking_heads.core.training.finetune", types.SimpleNamespace(fit_person=fit_person))
-    chosen = methods.parse_methods("model", prior="prior-folder", preset="quality", device="cpu")
+    chosen = methods.parse_methods("model", prior="prior-folder", preset=QUALITY, device="cpu")
     case = protocol.load_case(video, shots=2, frames=2)
     result = score.evaluate([video], chosen, shots=2, frames=2, workers=0)[0]
-    assert (calls["preset"], calls["device"], calls["prior"]) == ("quality", "cpu", "prior-folder")
+    assert (calls["preset"], calls["device"], calls["prior"]) == (QUALITY, "cpu", "prior-folder")
     assert len(calls["references"]) == 2 and calls["references"][0].shape == (256, 256, 3)
     assert np.array_equal(calls["points"][1], case.reference_points[1])
     assert calls["rendered"].shape == (2, 68, 2) and np.array_equal(calls["rendered"], np.stack(case.drivers))

@@ -9,6 +9,7 @@ import torch
 import torch.multiprocessing as mp
 
 from talking_heads.core.errors import UserError
+from talking_heads.core.presets import DEFAULT_PRESET, FAST, PRESETS, preset_named
 from talking_heads.core.training.config import TrainConfig
 
 TINY = TrainConfig(size=64, batch=2, shots=2, steps=2, checkpoint_every=1, log_every=1, bf16=False)
@@ -78,7 +79,7 @@ def test_fit_person_round_trip_and_render(astronaut, tmp_path):
     from talking_heads.core.training.finetune import fit_person
 
     points = detect_landmarks(astronaut, backend="dlib").points
-    person = fit_person([astronaut], [points], preset="fast", device="cpu", steps=2, size=256)
+    person = fit_person([astronaut], [points], preset=FAST, device="cpu", steps=2, size=256)
     path = tmp_path / "person.safetensors"
     person.save(path)
     again = load_person(path)
@@ -88,8 +89,12 @@ def test_fit_person_round_trip_and_render(astronaut, tmp_path):
     assert frames.shape == (1, *astronaut.shape)
     # the file renders what the person in memory rendered (weights are stored in float16)
     assert np.abs(crops[0].astype(float) - person.render_crops(points[None])[0]).mean() < 1.0
+    assert again.config["preset"] == FAST.name                # the file names its preset by name
+
+def test_presets_are_found_by_name_and_an_unknown_name_is_refused():
+    assert [preset_named(p.name) for p in PRESETS] == list(PRESETS) and DEFAULT_PRESET in PRESETS
     with pytest.raises(UserError, match="unknown preset"):
-        fit_person([astronaut], [points], preset="slow")
+        preset_named("slow")
 
 
 def test_mouth_painter_trains_checkpoints_under_16_mb_and_resumes(videos, tmp_path, monkeypatch):

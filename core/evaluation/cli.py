@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..atomic import write_json
 from ..errors import UserError
+from ..presets import DEFAULT_PRESET, PRESET_NAMES, preset_named
 from ..progress import bar, info, write_data
 from .methods import parse_methods
 from .protocol import SIZE
@@ -33,7 +34,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--methods", default="copy,warp,model",
                         help="comma-separated: copy, warp, model, dir:PATH (default copy,warp,model)")
     parser.add_argument("--person-prior", metavar="PATH", help="the prior the model method fine-tunes from")
-    parser.add_argument("--preset", default="fast", help="fine-tuning preset of the model method (default fast)")
+    parser.add_argument("--preset", default=DEFAULT_PRESET.name, choices=sorted(PRESET_NAMES), metavar="PRESET",
+                        help=f"fine-tuning preset of the model method (default {DEFAULT_PRESET.name})")
     parser.add_argument("--device", default="auto", help="device of the model method: auto, cpu, cuda (default auto)")
     parser.add_argument("--dump", type=Path, metavar="DIR",
                         help="write the last method's crops as DIR/<video stem>/gen_%%04d.png and the real ones as real_%%04d.png")
@@ -56,7 +58,7 @@ def run(args) -> int:
         if done == total:
             fit_bar.close()  # the next video's fine-tuning starts a bar of its own
 
-    methods = parse_methods(args.methods, args.person_prior, args.preset, args.device, fitting)
+    methods = parse_methods(args.methods, args.person_prior, preset_named(args.preset), args.device, fitting)
     dump = _outside_benchmarks(args.dump) if args.dump else None
     sheet = _outside_benchmarks(args.contact_sheet)
     to_stdout = args.json == "-"

@@ -9,6 +9,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from ..errors import UserError
+from ..presets import DEFAULT_PRESET, Preset
 from ..progress import Progress
 from .metrics import unit, ssim
 from .protocol import SIZE, VideoCase
@@ -65,7 +66,7 @@ def warp_method(references, reference_points, drivers) -> list[np.ndarray]:
     return [piecewise_affine_warp(crop, points, _crop_points(d, box)) for d in drivers]
 
 
-def model_method(prior: Optional[str] = None, preset: str = "fast", device: str = "auto",
+def model_method(prior: Optional[str] = None, preset: Preset = DEFAULT_PRESET, device: str = "auto",
                  progress: Optional[Progress] = None) -> Method:
     """Fine-tune a person model on the references (from `prior`), then render the drivers."""
 
@@ -115,7 +116,7 @@ def _read_crop(path: Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def parse_methods(spec: str, prior: Optional[str] = None, preset: str = "fast", device: str = "auto",
+def parse_methods(spec: str, prior: Optional[str] = None, preset: Preset = DEFAULT_PRESET, device: str = "auto",
                   progress: Optional[Progress] = None) -> dict[str, Method | DumpedCrops]:
     """'copy,warp,model,dir:PATH' -> {name: method}, in the order given."""
     methods: dict[str, Method | DumpedCrops] = {}

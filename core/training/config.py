@@ -1,25 +1,9 @@
-"""Every training setting in one place: meta-learning's (`TrainConfig`), the mouth painter's
-(`MouthConfig`) and fine-tuning's presets.
-
-Standard library only: the add-on builds its preset list from `PRESETS` without the worker's packages."""
+"""Every training setting in one place: meta-learning's (`TrainConfig`) and the mouth painter's
+(`MouthConfig`). Fine-tuning's presets are `core.presets` (the add-on lists them)."""
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-
-
-# Fine-tuning presets. steps: optimisation steps; lr: generator learning rate; lr_psi: for the person's AdaIN
-# parameters; help: what the add-on's preset list says of it.
-PRESETS = {
-    "instant": {"steps": 0, "lr": 0.0, "lr_psi": 0.0, "batch": 1},     # the prior and the embedding alone
-    "fast": {"steps": 30, "lr": 2e-5, "lr_psi": 1e-3, "batch": 4},
-    "quality": {"steps": 200, "lr": 2e-5, "lr_psi": 1e-3, "batch": 8},
-}
-PRESET_HELP = {
-    "instant": "No fine-tuning: the prior and the photo's embedding alone (a moment)",
-    "fast": "A short fine-tune (seconds on a GPU, a few minutes on a CPU)",
-    "quality": "A longer fine-tune that keeps more of the person's likeness",
-}
 
 
 class Settings:

@@ -24,8 +24,9 @@ from ..model.generator import Generator
 from ..model.losses import ContentLoss
 from ..model.person import Person
 from ..model.warp import head_region, warp_image
+from ..presets import DEFAULT_PRESET, Preset
 from ..progress import Progress, TqdmProgress, report
-from .config import PRESETS, TrainConfig
+from .config import TrainConfig
 
 W_MASK = TrainConfig.w_mask   # as in meta-learning: new colours only where the warp cannot do
 DEFAULT_PRIOR = Path(__file__).resolve().parents[2] / "models" / "prior"
@@ -81,17 +82,15 @@ def _random_similarity(points: torch.Tensor, gen: torch.Generator, strength: flo
     return (points - centre) @ rot.transpose(1, 2) + centre + shift[:, None]
 
 
-def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: str = "fast", device="auto",
+def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: Preset = DEFAULT_PRESET, device="auto",
                prior: str | Path | None = None, progress: Progress | None = None, size: int = 256,
                steps: int | None = None, seed: int = 0, mouth: str | Path | None = None) -> Person:
     """Fine-tune a person model on T reference images (uint8 HxWx3) and their landmarks ((68, 2) px)."""
     from ..device import pick_device
 
-    if preset not in PRESETS:
-        raise UserError(f"unknown preset {preset!r}: use one of {', '.join(PRESETS)}")
     if not references or len(references) != len(points):
         raise UserError("give at least one reference image with its landmarks")
-    settings = dict(PRESETS[preset], **({"steps": steps} if steps is not None else {}))
+    steps = preset.steps if steps is None else steps
     dev = pick_device(device)
     painter = load_mouth(mouth)     # before the fine-tune: a wrong path is said at once
     generator, embedder, prior_name = load_prior(prior, dev)
@@ -105,13 +104,13 @@ def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: s
         psi0 = generator.P(e)[0]
     psi = torch.nn.Parameter(psi0.clone())
     content = ContentLoss(perceptual=False).to(dev)
-    opt = torch.optim.Adam([{"params": generator.parameters(), "lr": settings["lr"]},
-                            {"params": [psi], "lr": settings["lr_psi"]}], betas=(0.5, 0.999))
+    opt = torch.optim.Adam([{"params": generator.parameters(), "lr": preset.lr},
+                            {"params": [psi], "lr": preset.lr_psi}], betas=(0.5, 0.999))
     gen = torch.Generator().manual_seed(seed)
     t_count = len(refs)
     generator.train()
-    for step in range(settings["steps"]):
-        b = settings["batch"]
+    for step in range(steps):
+        b = preset.batch
         tgt = torch.randint(t_count, (b,), generator=gen)
         if t_count > 1:   # real pairs: render reference j from reference i's pixels
             src = (tgt + torch.randint(1, t_count, (b,), generator=gen)) % t_count
@@ -127,16 +126,16 @@ def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: s
         loss.backward()
         opt.step()
         # No time estimate in the message: each front end (tqdm, the add-on's status bar) makes its own.
-        report(progress, step + 1, settings["steps"], f"fine-tune: step {step + 1}, loss {loss.item():.4f}")
+        report(progress, step + 1, steps, f"fine-tune: step {step + 1}, loss {loss.item():.4f}")
     generator.eval()
-    config = {"dim": generator.P.in_features, "rules": generator.rules, "prior": prior_name, "preset": preset, "steps": settings["steps"],
+    config = {"dim": generator.P.in_features, "rules": generator.rules, "prior": prior_name, "preset": preset.name, "steps": steps,
               "shots": t_count, "size": size, "mouth": None if painter is None else painter[1]}
     return Person(generator.cpu(), psi.detach().cpu(), crops, pts, tuple(map(float, box)),
                   np.array(references[0], copy=True), np.asarray(points[0], np.float32), config,
                   None if painter is None else painter[0])
 
 
-def finetune(image_paths: list[str], out_path: str, preset: str = "fast", device: str = "auto",
+def finetune(image_paths: list[str], out_path: str, preset: Preset = DEFAULT_PRESET, device: str = "auto",
              progress: Progress | None = None, prior: str | None = None, steps: int | None = None,
              mouth: str | None = None) -> str:
     """Detect landmarks on the photos, fine-tune, and write the person file. Returns its path."""
@@ -156,12 +155,12 @@ def finetune(image_paths: list[str], out_path: str, preset: str = "fast", device
 
 
 def add_arguments(p) -> None:
-    from .config import PRESET_HELP
+    from ..presets import PRESET_NAMES, PRESETS
 
     p.add_argument("images", nargs="+", help="one or more photos of the same face")
     p.add_argument("--out", required=True, help="person model file to write (.safetensors)")
-    p.add_argument("--preset", default="fast", choices=sorted(PRESETS),
-                   help="how long to fine-tune (default fast): " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
+    p.add_argument("--preset", default=DEFAULT_PRESET.name, choices=sorted(PRESET_NAMES),
+                   help=f"how long to fine-tune (default {DEFAULT_PRESET.name}): " + "; ".join(f"{k.name}: {k.description}" for k in PRESETS))
     p.add_argument("--steps", type=int, help="override the preset's number of steps")
     p.add_argument("--prior", help="meta-learned checkpoint folder (default: the one shipped in models/prior)")
     p.add_argument("--mouth", help="mouth painter file (default: the one shipped in models/mouth; none: without)")
@@ -174,7 +173,9 @@ def run(args) -> int:
     started = time.time()
     progress = bar("fine-tune")
     try:
-        path = finetune(args.images, args.out, args.preset, args.device, progress, args.prior, args.steps,
+        from ..presets import preset_named
+
+        path = finetune(args.images, args.out, preset_named(args.preset), args.device, progress, args.prior, args.steps,
                         args.mouth)
     finally:
         if progress is not None:
