@@ -1,7 +1,6 @@
 """What the artist can get wrong is reported in one line (the operator is cancelled), never as a traceback."""
 import os
 import signal
-import sys
 import threading
 import time
 
@@ -69,13 +68,13 @@ def test_rig_out_of_the_cameras_view(rigged, tmp_path):
     assert "behind the camera" in one_line_error(lambda: bpy.ops.talking_heads.generate())
 
 
-def test_worker_without_python(scene, addon, astronaut_png, tmp_path):
+def test_worker_without_python(scene, addon, astronaut_png, tmp_path, worker_python):
     preferences = bpy.context.preferences.addons[addon.__name__].preferences
     preferences.python_path = str(tmp_path / "no-python")
     try:
         message = one_line_error(lambda: bpy.ops.talking_heads.build_rig(filepath=str(astronaut_png)))
     finally:
-        preferences.python_path = sys.executable
+        preferences.python_path = worker_python
     assert "preferences" in message
 
 

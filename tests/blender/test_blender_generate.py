@@ -9,11 +9,8 @@ import pytest
 FRAMES = range(1, 11)
 
 
-def inner_lip_gap(path: Path, backend: str) -> float:
-    from talking_heads.core.images import load_image
-    from talking_heads.core.landmarks.detect import detect_landmarks
-
-    points = detect_landmarks(load_image(path), backend=backend).points
+def inner_lip_gap(detect, path: Path, backend: str) -> float:
+    points = detect(path, backend)
     return float(np.linalg.norm(points[66] - points[62]))
 
 
@@ -22,7 +19,7 @@ def frames_node(rig):
 
 
 @pytest.mark.slow
-def test_keyed_jaw_generates_an_opening_mouth(rigged, tmp_path):
+def test_keyed_jaw_generates_an_opening_mouth(rigged, tmp_path, detect_in_worker):
     scene = bpy.context.scene
     rig = rigged
     scene.frame_start, scene.frame_end = FRAMES[0], FRAMES[-1]
@@ -47,7 +44,7 @@ def test_keyed_jaw_generates_an_opening_mouth(rigged, tmp_path):
     assert (user.frame_start, user.frame_duration, user.frame_offset) == (FRAMES[0], len(FRAMES), FRAMES[0] - 1)
     assert user.use_auto_refresh
     backend = rig.talking_heads.landmark_backend
-    first, last = inner_lip_gap(frames[0], backend), inner_lip_gap(frames[-1], backend)
+    first, last = (inner_lip_gap(detect_in_worker, frame, backend) for frame in (frames[0], frames[-1]))
     assert last > first + 3.0, (first, last)
 
     assert bpy.ops.talking_heads.export_video() == {'FINISHED'}

@@ -29,7 +29,7 @@ def online_access():
 
 @pytest.mark.slow
 def test_with_online_access_off_finetune_and_generate_make_no_network_attempt(rigged, guard, online_access,
-                                                                              astronaut_png):
+                                                                              astronaut_png, fan_weights_cached):
     online_access(False)
     scene = bpy.context.scene
     scene.frame_start, scene.frame_end = 1, 2
@@ -41,9 +41,7 @@ def test_with_online_access_off_finetune_and_generate_make_no_network_attempt(ri
 
     # The control: with online access on, the same workers do try the network (face-alignment's weights,
     # where they are not cached), and the guard sees it.
-    from talking_heads.core.online import cached_weights
-
-    if cached_weights("https://www.adrianbulat.com/downloads/python-fan/s3fd-619a316812.pth") is None:
+    if not fan_weights_cached:
         online_access(True)
         assert bpy.ops.talking_heads.build_rig(filepath=str(astronaut_png)) == {'FINISHED'}
         assert guard.is_file() and guard.read_text().strip()

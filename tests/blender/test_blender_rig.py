@@ -17,10 +17,7 @@ def pixels_now(module, rig) -> np.ndarray:
     return module("blender_addon.driver").rig_pixels(bpy.context, rig, range(frame, frame + 1))[0]
 
 
-def test_rig_built_from_a_photo_matches_its_landmarks(rigged, module):
-    from talking_heads.core.images import load_image
-    from talking_heads.core.landmarks.detect import detect_landmarks
-
+def test_rig_built_from_a_photo_matches_its_landmarks(rigged, module, detect_in_worker):
     rig = rigged
     assert len(rig.data.vertices) == 68
     edges = {tuple(sorted(e.vertices)) for e in rig.data.edges}
@@ -29,7 +26,7 @@ def test_rig_built_from_a_photo_matches_its_landmarks(rigged, module):
     assert rig.talking_heads.image_plane is not None and rig.talking_heads.reference is not None
     # At rest, vertex i lands on landmark i of the photo, as the detector finds it again.
     photo = bpy.path.abspath(rig.talking_heads.source_photo)
-    expected = detect_landmarks(load_image(photo), backend=rig.talking_heads.landmark_backend).points
+    expected = detect_in_worker(photo, rig.talking_heads.landmark_backend)
     assert np.abs(pixels_now(module, rig) - expected).max() < 0.01
 
 

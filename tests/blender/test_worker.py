@@ -1,4 +1,8 @@
-"""The worker process and the add-on's client for it (plain Python: no Blender needed to run them)."""
+"""The worker process and the add-on's client for it (plain Python: no Blender needed to run them).
+
+The client runs in this Python (Blender's, in Blender); the worker in WORKER_PYTHON (conftest.py), which on the
+bpy 5.3 run is another Python: .venv's, with torch."""
+import importlib.util
 import json
 import os
 from dataclasses import dataclass
@@ -14,10 +18,15 @@ from talking_heads.blender_addon.worker_client import (WorkerCancelled, WorkerEr
                                                        worker_command, worker_environment)
 
 ROOT = Path(__file__).resolve().parents[2]
+WORKER_PYTHON = os.environ["TALKING_HEADS_WORKER_PYTHON"]  # set by conftest.py
+# The worker's own code, run in this process: only where this Python is a worker's (it has torch).
+worker_code = pytest.mark.skipif(importlib.util.find_spec("torch") is None,
+                                 reason="the worker's own code (torch) never runs in Blender's Python, and this one "
+                                        "has no torch; the .venv run tests it")
 
 
 def start(request: protocol.Job) -> WorkerProcess:
-    return WorkerProcess(worker_command(sys.executable), request, env=worker_environment(str(ROOT)), cwd=str(ROOT))
+    return WorkerProcess(worker_command(WORKER_PYTHON), request, env=worker_environment(str(ROOT)), cwd=str(ROOT))
 
 
 def test_result_and_progress_arrive_as_json_lines(astronaut_png, tmp_path):
@@ -54,7 +63,7 @@ def test_a_request_it_does_not_know():
 def test_library_output_cannot_reach_the_event_stream():
     code = ("from talking_heads.app.worker import Channel; from talking_heads.app.protocol import Result; "
             "c = Channel(); print('library noise'); c.send(Result({'ok': 1}))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run([WORKER_PYTHON, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert [json.loads(line) for line in done.stdout.splitlines()] == [{"event": "result", "ok": 1}]
     assert "library noise" in done.stderr
 
@@ -70,7 +79,7 @@ def test_cancel_stops_the_work(astronaut_png):
 
 
 def test_closing_stdin_cancels(astronaut_png):
-    process = subprocess.Popen([sys.executable, "-m", "core", "worker"], cwd=ROOT, stdin=subprocess.PIPE,
+    process = subprocess.Popen([WORKER_PYTHON, "-m", "core", "worker"], cwd=ROOT, stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     process.stdin.write(protocol.DetectJob(image=str(astronaut_png)).to_json() + "\n")
     process.stdin.close()
@@ -84,7 +93,7 @@ def test_worker_exits_when_its_parent_dies(astronaut_png, tmp_path):
         pytest.skip("the parent watchdog is POSIX's; on Windows the closing pipe stops the worker")
     pid_file = tmp_path / "worker.pid"
     parent = (f"import os, subprocess, sys\n"
-              f"p = subprocess.Popen([sys.executable, '-m', 'core', 'worker', '--parent-pid', str(os.getpid())], "
+              f"p = subprocess.Popen([{WORKER_PYTHON!r}, '-m', 'core', 'worker', '--parent-pid', str(os.getpid())], "
               f"stdin=sys.stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
               f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
               f"os._exit(0)\n")
@@ -228,19 +237,13 @@ def test_the_torch_build(monkeypatch, tmp_path):
 def guarded(record: Path, request: protocol.Job) -> WorkerProcess:
     """The worker with its socket layer guarded: every network attempt fails and is written to `record`."""
     env = dict(worker_environment(str(ROOT)), TALKING_HEADS_SOCKET_GUARD=str(record))
-    return WorkerProcess(worker_command(sys.executable), request, env=env, cwd=str(ROOT))
+    return WorkerProcess(worker_command(WORKER_PYTHON), request, env=env, cwd=str(ROOT))
 
 
-def fan_weights_cached() -> bool:
-    from talking_heads.core.online import cached_weights
-
-    return cached_weights("https://www.adrianbulat.com/downloads/python-fan/s3fd-619a316812.pth") is not None
-
-
-def test_the_socket_guard_sees_a_download_attempt(astronaut_png, tmp_path):
+def test_the_socket_guard_sees_a_download_attempt(astronaut_png, tmp_path, fan_weights_cached):
     """The guard itself: online, face-alignment tries to download FAN's weights (not cached here), which the
     guard records and refuses; detection goes on with dlib."""
-    if fan_weights_cached():
+    if fan_weights_cached:
         pytest.skip("face-alignment's weights are cached here: there is nothing to download")
     record = tmp_path / "attempts.txt"
     result = guarded(record, protocol.DetectJob(image=str(astronaut_png), online=True)).wait()
@@ -248,13 +251,13 @@ def test_the_socket_guard_sees_a_download_attempt(astronaut_png, tmp_path):
     assert record.is_file() and record.read_text().strip()
 
 
-def test_offline_detection_skips_the_download_and_says_so(astronaut_png, tmp_path):
+def test_offline_detection_skips_the_download_and_says_so(astronaut_png, tmp_path, fan_weights_cached):
     record = tmp_path / "attempts.txt"
     events = []
     result = guarded(record, protocol.DetectJob(image=str(astronaut_png), online=False)).wait(events.append)
     assert len(result.points) == 68
     assert not record.exists(), record.read_text()
-    if not fan_weights_cached():
+    if not fan_weights_cached:
         notes = [e.message for e in events if isinstance(e, protocol.Warning)]
         assert any(n.startswith("online access is off: skipped downloading face-alignment's FAN weights")
                    for n in notes), notes
@@ -271,6 +274,7 @@ def test_offline_finetune_makes_no_network_attempt(astronaut_png, tmp_path):
     assert not record.exists(), record.read_text()
 
 
+@worker_code
 def test_offline_vgg_is_skipped_without_a_download_attempt(monkeypatch):
     """VGG19 (meta-training's perceptual loss) is not fetched with the network off: the offline content loss
     is used, and a warning says what was skipped."""
