@@ -9,8 +9,15 @@ ships as `bl_pkg/cli/blender_ext.py`) makes the archives; this module only gathe
 
 The manifest is the single list of wheels: each is fetched by its exact file name with `pip download`. The
 build is split by platform (`--split-platforms`): one `talking_heads-<version>-<platform>.zip` per entry of
-the manifest's `platforms`, each carrying only its own onnxruntime wheel (and the pure-Python ones). Every
-archive is then checked with Blender's `extension validate`.
+the manifest's `platforms` (`linux_x64`, with an underscore), each carrying only its own platform's
+onnxruntime wheels, one per Python Blender may run (and the pure-Python ones). Every archive is then checked
+with Blender's `extension validate`.
+
+Blender picks the wheel itself: when the extension is enabled, `bl_pkg`'s wheel filter
+(`_extensions_wheel_filter_for_this_system` in bl_extension_ops.py) keeps the wheels whose platform tag and
+`cpXY` tag match the running Blender and unpacks those alone into its `extensions/.local/lib/pythonX.Y/
+site-packages`. The archive's manifest gets no `python_versions` field: Blender derives the versions from the
+wheels' names (`python_versions_from_wheels`) and refuses the extension under a Python none of them names.
 
 `--no-wheels` leaves the wheels out (and drops the manifest's `wheels` and `platforms`): one archive for
 every platform, `talking_heads-<version>.zip`, for quick local tests that need no live preview.
@@ -103,13 +110,26 @@ def validate(path: str | os.PathLike, cli: ExtensionCLI | None = None) -> subpro
 
 # --- wheels -------------------------------------------------------------------------------------------------
 
+def wheel_python_version(python_tag: str) -> str | None:
+    """The Python version a wheel's python tag names ("cp313" -> "3.13"), or None where it names only the major
+    version ("py3", "py2.py3": any Python 3 takes it)."""
+    for tag in python_tag.split("."):
+        match = re.fullmatch(r"[a-z]+(\d)(\d+)", tag)
+        if match:
+            return f"{match[1]}.{match[2]}"
+    return None
+
+
 def wheel_download_arguments(filename: str) -> list[str]:
     """pip arguments that fetch exactly the wheel `filename` ({name}-{version}-{python}-{abi}-{platform})."""
     parts = filename[:-len(".whl")].split("-")
     if len(parts) not in (5, 6):
         raise SystemExit(f"{filename} is not a wheel file name (name-version-python-abi-platform.whl)")
     name, version, python, abi, platform = parts[0], parts[1], parts[-3], parts[-2], parts[-1]
-    arguments = [f"{name}=={version}", "--no-deps", "--only-binary=:all:", "--python-version", "3.11"]
+    arguments = [f"{name}=={version}", "--no-deps", "--only-binary=:all:"]
+    python_version = wheel_python_version(python)
+    if python_version:  # else pip's own Python decides, which any Python-3 wheel fits
+        arguments += ["--python-version", python_version]
     for tag in platform.split("."):
         arguments += ["--platform", tag]
     if abi != "none":

@@ -1,10 +1,9 @@
 """The per-platform archives Blender's own builder makes (`extension build --split-platforms`): each carries
-only its own onnxruntime wheel, passes Blender's `extension validate`, and the Linux one installs.
+only its own platform's onnxruntime wheels, one for each Python Blender runs, passes Blender's `extension
+validate`, and the Linux one installs, Blender unpacking the wheel of its own Python alone.
 
 The wheels are small stand-ins under the manifest's exact file names (a wheel's name is all the builder and
 the validator look at; installing unpacks its .dist-info), so no test downloads 60 MB from PyPI."""
-import json
-import os
 import platform
 import subprocess
 import sys
@@ -22,6 +21,8 @@ PLATFORMS = MANIFEST["platforms"]
 WHEELS = [w.removeprefix("./") for w in MANIFEST["wheels"]]
 # Blender's platform names -> the wheel platform tags that carry them.
 WHEEL_TAGS = {"linux-x64": "manylinux", "windows-x64": "win_amd64", "macos-arm64": "macosx"}
+# The Pythons Blender runs: 3.11 (official 4.2 to 5.0), 3.13 (official 5.1 and later), 3.14 (Debian's 5.2).
+PYTHONS = ("cp311", "cp313", "cp314")
 
 
 def fake_wheel(path: Path) -> None:
@@ -57,6 +58,25 @@ def test_one_archive_per_platform_and_nothing_else(split_build):
     assert sorted(out.iterdir()) == sorted(split_build.values())
 
 
+def test_the_manifest_has_onnxruntime_for_every_python_on_every_platform():
+    """Blender enables the extension only under a Python one of its wheels names, and the live preview needs
+    onnxruntime, which has a wheel per Python."""
+    found = [(python, tag) for _, _, python, _, platform_tag in (w[:-4].split("-") for w in WHEELS if
+                                                                  w.startswith("wheels/onnxruntime-"))
+             for tag in WHEEL_TAGS.values() if platform_tag.startswith(tag)]
+    assert sorted(found) == sorted((python, WHEEL_TAGS[p]) for python in PYTHONS for p in PLATFORMS)
+    assert f"cp{sys.version_info[0]}{sys.version_info[1]}" in PYTHONS   # this test's Blender runs one of them
+
+
+def test_each_wheel_is_downloaded_for_the_python_its_name_says():
+    assert build.wheel_download_arguments("onnxruntime-1.31.1-cp314-cp314-manylinux_2_28_x86_64.whl") == [
+        "onnxruntime==1.31.1", "--no-deps", "--only-binary=:all:", "--python-version", "3.14",
+        "--platform", "manylinux_2_28_x86_64", "--abi", "cp314", "--implementation", "cp"]
+    assert "--python-version" not in build.wheel_download_arguments("flatbuffers-25.12.19-py2.py3-none-any.whl")
+    with pytest.raises(SystemExit, match="not a wheel file name"):
+        build.wheel_download_arguments("onnxruntime-1.31.1-cp313.whl")
+
+
 @pytest.mark.parametrize("blender_platform", PLATFORMS)
 def test_each_archive_carries_only_its_own_onnxruntime(split_build, blender_platform):
     with zipfile.ZipFile(split_build[blender_platform]) as archive:
@@ -64,7 +84,8 @@ def test_each_archive_carries_only_its_own_onnxruntime(split_build, blender_plat
         manifest = tomllib.loads(archive.read("blender_manifest.toml").decode())
     wheels = {n for n in names if n.startswith("wheels/")}
     onnxruntime = [w for w in wheels if "onnxruntime" in w]
-    assert len(onnxruntime) == 1 and WHEEL_TAGS[blender_platform] in onnxruntime[0]
+    assert all(WHEEL_TAGS[blender_platform] in w for w in onnxruntime)
+    assert sorted(w.split("-")[2] for w in onnxruntime) == list(PYTHONS)   # one for each Python
     assert {w for w in WHEELS if "onnxruntime" not in w} <= wheels  # the pure-Python wheels go everywhere
     assert manifest["build"]["generated"]["platforms"] == [blender_platform]
     assert {w.removeprefix("./") for w in manifest["build"]["generated"]["wheels"]} == wheels
@@ -78,32 +99,29 @@ def test_each_archive_passes_blenders_validation(split_build, blender_platform):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-INSTALL = """
-import json, os, sys
-import bpy
-result = bpy.ops.extensions.package_install_files(filepath=sys.argv[1], repo="user_default",
-                                                  enable_on_install=True, overwrite=True)
-bpy.context.preferences.use_preferences_save = False
-module = "bl_ext.user_default.talking_heads"
-found = [d for _, dirs, _ in os.walk(os.environ["BLENDER_USER_RESOURCES"]) for d in dirs if d.endswith(".dist-info")]
-print("RESULT " + json.dumps({"result": sorted(result), "enabled": module in bpy.context.preferences.addons,
-                              "dist_info": sorted(found)}))
+# What Blender unpacked from the extension's wheels: [dist-info folder, the Python folder it is in, its tag].
+UNPACKED = """
+report["unpacked"] = []
+for folder, dirs, files in os.walk(os.environ["BLENDER_USER_RESOURCES"]):
+    if folder.endswith(".dist-info") and "WHEEL" in files:
+        tag = [line for line in open(os.path.join(folder, "WHEEL")) if line.startswith("Tag: ")][0][5:].strip()
+        python = os.path.basename(os.path.dirname(os.path.dirname(folder)))   # .../pythonX.Y/site-packages/
+        report["unpacked"].append([os.path.basename(folder), python, tag])
 """
 
 
 @pytest.mark.skipif(not (sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")),
                     reason="the linux-x64 archive installs only on Linux x64")
-def test_linux_archive_installs_with_its_wheels(split_build, tmp_path):
-    """In a Blender of its own (a fresh user folder), so the session's installed extension is untouched."""
-    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender"))
-    result = subprocess.run([sys.executable, "-c", INSTALL, str(split_build["linux-x64"])], env=env,
-                            capture_output=True, text=True, timeout=300)
-    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
-    assert result.returncode == 0 and lines, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads(lines[-1].removeprefix("RESULT "))
+def test_linux_archive_unpacks_the_wheel_of_its_python(split_build, tmp_path, fresh_blender):
+    report = fresh_blender(split_build["linux-x64"], tmp_path / "blender", UNPACKED)
     assert report["result"] == ["FINISHED"] and report["enabled"]
-    onnxruntime = MANIFEST["wheels"][0].split("/")[-1].split("-")[:2]
-    assert f"{onnxruntime[0]}-{onnxruntime[1]}.dist-info" in report["dist_info"]  # Blender unpacked its wheels
+    python = "cp" + report["python"].replace(".", "")
+    name, version = WHEELS[0].removeprefix("wheels/").split("-")[:2]
+    # of the three onnxruntime wheels, Blender unpacked the one of its own Python, into its own Python's folder
+    assert [u for u in report["unpacked"] if u[0].startswith(f"{name}-")] == [
+        [f"{name}-{version}.dist-info", f"python{report['python']}", f"{python}-{python}-manylinux_2_28_x86_64"]]
+    pure = {"-".join(w.removeprefix("wheels/").split("-")[:2]) + ".dist-info" for w in WHEELS if "onnxruntime" not in w}
+    assert pure <= {u[0] for u in report["unpacked"]}
 
 
 def test_a_build_replaces_older_archives_of_its_version(tmp_path):

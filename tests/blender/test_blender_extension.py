@@ -1,6 +1,7 @@
 """The extension as a package: Blender's own manifest rules, the archive's contents, and enabling and
 disabling it cleanly. (The per-platform archives of Blender's builder: test_blender_build.py.)"""
 import os
+import platform
 import subprocess
 import sys
 import tomllib
@@ -8,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import bpy
+import numpy as np
 import pytest
 
 from talking_heads.blender_addon import build
@@ -53,38 +55,80 @@ def test_build_never_imports_bpy(tmp_path):
     assert list(tmp_path.glob("talking_heads-*.zip"))
 
 
-def test_full_build_splits_the_manifests_wheels_by_platform(tmp_path):
-    """`make extension` with the real wheels: one archive per platform, each with its own onnxruntime. It needs
-    the wheels in build/wheels (a `make extension` fetched them) or TALKING_HEADS_DOWNLOAD_WHEELS=1 to fetch
-    them (about 60 MB); test_blender_build.py checks the same with stand-in wheels."""
+@pytest.fixture(scope="module")
+def full_build(tmp_path_factory) -> dict[str, Path]:
+    """`make extension` with the real wheels: {the archive's platform suffix ("linux_x64.zip"): its path}. The
+    wheels come from build/wheels, where a `make extension` put them, or are downloaded there from PyPI first
+    (about 190 MB, once) when TALKING_HEADS_DOWNLOAD_WHEELS=1 (`make test` sets it); test_blender_build.py checks
+    the archives' layout with stand-in wheels."""
     listed = tomllib.loads((ROOT / "blender_manifest.toml").read_text())["wheels"]
     cached = all((build.WHEEL_CACHE / w.split("/")[-1]).is_file() for w in listed)
     if not cached and os.environ.get("TALKING_HEADS_DOWNLOAD_WHEELS") != "1":
         pytest.skip("the manifest's wheels are not in build/wheels (run `make extension`, or set "
                     "TALKING_HEADS_DOWNLOAD_WHEELS=1)")
-    result = subprocess.run([sys.executable, "-m", "blender_addon.build", "--out", str(tmp_path)], cwd=ROOT,
+    out = tmp_path_factory.mktemp("dist-with-wheels")
+    result = subprocess.run([sys.executable, "-m", "blender_addon.build", "--out", str(out)], cwd=ROOT,
                             capture_output=True, text=True)
-    if result.returncode != 0 and "could not download" in result.stderr + result.stdout:
-        pytest.skip("PyPI cannot be reached to download the wheels")
-    assert result.returncode == 0, result.stderr
-    assert any("onnxruntime" in w and "cp311" in w and "win_amd64" in w for w in listed)
-    assert any("onnxruntime" in w and "cp311" in w and "manylinux" in w for w in listed)
-    assert any("onnxruntime" in w and "cp311" in w and "macosx" in w for w in listed)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {p.name.rsplit("-", 1)[1]: p for p in out.glob("talking_heads-*.zip")}
+
+
+def test_full_build_splits_the_manifests_wheels_by_platform(full_build):
+    """One archive per platform, each with its platform's onnxruntime for every Python Blender runs."""
+    listed = tomllib.loads((ROOT / "blender_manifest.toml").read_text())["wheels"]
     tags = {"linux_x64.zip": "manylinux", "macos_arm64.zip": "macosx", "windows_x64.zip": "win_amd64"}
-    archives = {p.name.rsplit("-", 1)[1]: p for p in tmp_path.glob("talking_heads-*.zip")}
-    assert sorted(archives) == sorted(tags)
-    for suffix, path in archives.items():
+    for python in ("cp311", "cp313", "cp314"):
+        for tag in tags.values():
+            assert any("onnxruntime" in w and f"-{python}-{python}-" in w and tag in w for w in listed)
+    assert sorted(full_build) == sorted(tags)
+    for suffix, path in full_build.items():
         with zipfile.ZipFile(path) as archive:
             names = {n for n in archive.namelist() if n.startswith("wheels/")}
         assert names == {w.removeprefix("./") for w in listed if "onnxruntime" not in w or tags[suffix] in w}
         assert validate(path).returncode == 0
 
 
+# In Blender: the live preview's runtime, imported as the add-on imports it, runs y = x + 1 (the model is
+# sys.argv[3]).
+RUN_ONNXRUNTIME = """
+import numpy, onnxruntime
+session = onnxruntime.InferenceSession(sys.argv[3], providers=["CPUExecutionProvider"])
+(y,) = session.run(None, {"x": numpy.array([1.0, 2.0], numpy.float32)})
+report["onnxruntime"] = {"version": onnxruntime.__version__, "file": onnxruntime.__file__, "y": y.tolist()}
+"""
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")),
+                    reason="the linux-x64 archive installs only on Linux x64")
+def test_the_linux_archive_enables_and_runs_onnxruntime(full_build, fresh_blender, tmp_path):
+    """The real zip in a Blender of its own: it installs and enables; started again, Blender puts the wheels it
+    unpacked (its own Python's onnxruntime) first on sys.path, enables the extension, and onnxruntime runs a
+    model from there. (In the session that installs it, Blender appends that folder instead, after this test
+    environment's own onnxruntime, which a Blender does not have.)"""
+    from onnx import TensorProto, helper, numpy_helper, save
+
+    model = tmp_path / "add_one.onnx"
+    graph = helper.make_graph([helper.make_node("Add", ["x", "one"], ["y"])], "add_one",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+                              [numpy_helper.from_array(np.ones(2, np.float32), name="one")])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(model))
+    user = tmp_path / "blender"
+    installed = fresh_blender(full_build["linux_x64.zip"], user)
+    assert installed["result"] == ["FINISHED"] and installed["enabled"]
+    started = fresh_blender(None, user, RUN_ONNXRUNTIME, str(model))
+    assert started["result"] == ["FINISHED"] and started["enabled"]
+    onnxruntime = started["onnxruntime"]
+    assert onnxruntime["version"] == "1.31.1" and onnxruntime["y"] == [2.0, 3.0]
+    assert Path(onnxruntime["file"]).is_relative_to(user)   # the extension's wheel, unpacked by Blender
+    assert f"python{started['python']}" in Path(onnxruntime["file"]).parts
+
+
 def _registered() -> bool:
     return hasattr(bpy.types, "TALKINGHEADS_PT_main") and "talking_heads" in bpy.types.Scene.bl_rna.properties
 
 
-def test_enable_and_disable_twice(addon):
+def test_enable_and_disable_twice(addon, worker_python):
     module = addon.__name__
     assert _registered()
     for _ in range(2):
@@ -94,6 +138,6 @@ def test_enable_and_disable_twice(addon):
         bpy.ops.preferences.addon_enable(module=module)
         assert module in bpy.context.preferences.addons
         assert _registered()
-    bpy.context.preferences.addons[module].preferences.python_path = sys.executable
+    bpy.context.preferences.addons[module].preferences.python_path = worker_python
     bpy.ops.wm.read_homefile(use_factory_startup=True)
     assert bpy.context.scene.talking_heads.rig is None
