@@ -8,6 +8,7 @@ place: the rest of the add-on calls these and never tests `bpy.app.version` itse
 | the sequencer's strips            | `sequences`         | `strips`              | `strips`            | `strips`             |
 | paths stored relative to the .blend | implicit          | PATH_SUPPORTS_BLEND_RELATIVE | same         | same                 |
 | a shape key's `lock_shape`        | yes (4.1+)          | yes                   | yes                 | yes                  |
+| a new material's node tree        | after `use_nodes`   | after `use_nodes`     | always (`use_nodes` deprecated) | always   |
 | Blender's Python                  | 3.11                | 3.11                  | 3.11                | 3.13 (distributions: their own, 3.14 in Debian) |
 """
 from __future__ import annotations
@@ -49,3 +50,11 @@ def sequencer_strips(scene):
     `sequences` to `strips`)."""
     editor = scene.sequence_editor or scene.sequence_editor_create()
     return editor.strips if hasattr(editor, "strips") else editor.sequences
+
+
+def shader_nodes(material):
+    """`material`'s shader nodes and links. Before Blender 5.0 a new material has no node tree until
+    `use_nodes` is set; 5.0 gives every material one and deprecates `use_nodes` (to go in 6.0)."""
+    if bpy.app.version < (5, 0, 0):
+        material.use_nodes = True
+    return material.node_tree.nodes, material.node_tree.links

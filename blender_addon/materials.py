@@ -19,6 +19,7 @@ import bpy
 
 from ..core.errors import UserError
 from ..core.frame_names import frame_name
+from . import compat
 
 REFERENCE_NODE = "Talking Heads reference"
 FRAMES_NODE = "Talking Heads frames"
@@ -30,8 +31,7 @@ TRANSPARENT_NODE = "Talking Heads transparent"
 
 def plane_material(name: str, reference: bpy.types.Image) -> bpy.types.Material:
     material = bpy.data.materials.new(name)
-    material.use_nodes = True
-    nodes, links = material.node_tree.nodes, material.node_tree.links
+    nodes, links = compat.shader_nodes(material)
     nodes.clear()
     ref = nodes.new("ShaderNodeTexImage")
     ref.name = ref.label = REFERENCE_NODE
@@ -96,12 +96,8 @@ def _float_output(mix):
 
 def use_alpha_blending(material, on: bool) -> None:
     """Blend the material over what is behind it (on), or draw it opaque."""
-    if hasattr(material, "surface_render_method"):  # EEVEE Next (4.2+)
-        material.surface_render_method = 'BLENDED' if on else 'DITHERED'
-    elif hasattr(material, "blend_method"):
-        material.blend_method = 'BLEND' if on else 'OPAQUE'
-    if hasattr(material, "use_transparency_overlap"):
-        material.use_transparency_overlap = False   # a flat plane: no need to sort its own faces
+    material.surface_render_method = 'BLENDED' if on else 'DITHERED'   # EEVEE Next's, as in every Blender 4.2+
+    material.use_transparency_overlap = False   # a flat plane: no need to sort its own faces
 
 
 def _mix_input(mix, which: str):
@@ -184,8 +180,7 @@ def put_on_object(obj, image: bpy.types.Image, first: int, count: int, alpha: bo
     if material is None:
         material = bpy.data.materials.new(f"{obj.name} talking head")
         obj.data.materials.append(material)
-    material.use_nodes = True
-    nodes, links = material.node_tree.nodes, material.node_tree.links
+    nodes, links = compat.shader_nodes(material)
     node = nodes.get(FRAMES_NODE) or nodes.new("ShaderNodeTexImage")
     node.name = node.label = FRAMES_NODE
     node.image = image
