@@ -46,6 +46,10 @@ SKIPPED_SUFFIXES = (".pyc", ".pyo", ".tmp")
 # Requirements the worker does not need: Blender itself, the test tools, and the GPU onnxruntime the tests
 # use (the worker renders with torch).
 NOT_FOR_WORKER = {"bpy", "pytest", "hypothesis", "onnxruntime-gpu"}
+# Requirements the worker keeps only under some Pythons (the Install button makes its environment with
+# Blender's own): numpy<2, pinned for bpy 4.5, has no wheels for Python 3.13 (Blender 5.1 and later), which
+# takes numpy 2.
+WORKER_MARKERS = {"numpy": 'python_version < "3.13"'}
 WHEEL_CACHE = ROOT / "build" / "wheels"
 # Where the bpy wheel keeps Blender's extension command line and its list of valid tags.
 BPY_EXTENSION_CLI = "scripts/addons_core/bl_pkg/cli/blender_ext.py"
@@ -163,7 +167,7 @@ def worker_requirements() -> str:
         requirement = line.split("#")[0].strip()
         name = re.split(r"[<>=!~;\[ ]", requirement)[0].lower() if requirement else ""
         if name and name not in NOT_FOR_WORKER:
-            lines.append(requirement)
+            lines.append(f"{requirement}; {WORKER_MARKERS[name]}" if name in WORKER_MARKERS else requirement)
     return "\n".join(lines) + "\n"
 
 

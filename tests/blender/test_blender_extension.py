@@ -47,6 +47,23 @@ def test_archive_without_wheels_holds_the_addon_and_the_worker(extension_zip):
     assert validate(extension_zip).returncode == 0
 
 
+def test_the_workers_requirements_have_wheels_for_every_python_blender_runs(extension_zip):
+    """The Install button makes the worker's environment with Blender's own Python: numpy<2 (pinned for bpy 4.5,
+    as in .venv, where the worker is tested) stops at Python 3.12, so Blender 5.1 and later take numpy 2."""
+    from packaging.requirements import Requirement
+
+    with zipfile.ZipFile(extension_zip) as archive:
+        lines = archive.read("worker_requirements.txt").decode().splitlines()
+    requirements = [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
+
+    def numpy_pins(python: str) -> list[str]:
+        return [str(r.specifier) for r in requirements if r.name == "numpy" and
+                (r.marker is None or r.marker.evaluate({"python_version": python}))]
+
+    assert numpy_pins("3.11") == ["<2"]
+    assert numpy_pins("3.13") == numpy_pins("3.14") == []
+
+
 def test_build_never_imports_bpy(tmp_path):
     code = ("import sys; sys.modules['bpy'] = None; from blender_addon import build; "
             f"raise SystemExit(build.main(['--out', {str(tmp_path)!r}, '--no-wheels']))")
