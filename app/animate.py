@@ -1,5 +1,5 @@
-"""`python -m core animate PHOTO... --driver DRIVER --out DIR`: photos and a driver to frames and an MP4 with
-sound, in one command.
+"""Photos and a driver to frames and an MP4 with sound, in one call (`python -m core animate PHOTO... --driver
+DRIVER --out DIR`, app/commands/animate.py).
 
 The driver is a video (its face is tracked), a landmark track (JSON, `python -m core track`), an
 expression-curve file (JSON, `python -m core lipsync`: its ARKit weights move the photo's face through the
@@ -24,7 +24,6 @@ refused.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -36,7 +35,8 @@ import numpy as np
 
 from ..core.errors import UserError
 from ..core.presets import DEFAULT_PRESET, Preset
-from ..core.progress import Progress, bar, info
+from ..core.progress import Progress
+from .output import bar, info
 
 MANIFEST = "animate.json"
 FORMAT = "neural-talking-heads/animate"
@@ -195,6 +195,19 @@ class Workspace:
         write_json(self.out / MANIFEST, self.manifest)
 
 
+def record_as_ours(out: Path, written: Path) -> None:
+    """A file written into DIR at the user's request (`--json DIR/NAME`) is this command's too: recorded, so
+    that the next run does not take it for someone else's."""
+    from ..core.atomic import write_json
+
+    if written.resolve().parent == out.resolve():
+        manifest = out / MANIFEST
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        if written.name not in data.setdefault("also", []):
+            data["also"].append(written.name)
+            write_json(manifest, data)
+
+
 def _temporary(name: str) -> bool:
     """A temporary file a killed write may leave (core.atomic's `.<name>.<random>.tmp`, `<name>.tmp`)."""
     return name.endswith(".tmp")
@@ -245,28 +258,28 @@ def _cached_step(workspace: Workspace, driver: Driver, name: str, key: str, kind
     return kind.from_dict(json.loads(text))
 
 
-def _video_driver(path: Path, args, workspace: Workspace, reference: np.ndarray, size, mode: str) -> Driver:
+def _video_driver(path: Path, workspace: Workspace, reference: np.ndarray, size, mode: str, neutral: int | None,
+                  backend: str, stride: int) -> Driver:
     from ..core.landmarks.track import Track, extract_track, retarget_track
     from ..core.video import audio_offset, streams
 
     driver = Driver("video", None)
-    key = _key("driver_track", digest(path), args.backend, args.stride)
+    key = _key("driver_track", digest(path), backend, stride)
     raw = _cached_step(workspace, driver, "driver_track", key, Track, "landmarks",
-                       lambda progress: extract_track(path, progress=progress, stride=args.stride,
-                                                      backend=args.backend))
+                       lambda progress: extract_track(path, progress=progress, stride=stride, backend=backend))
     driver.notes.append(f"track: {path.name}, {len(raw)} frames at {raw.fps:g} fps, "
                         f"{int(raw.filled.sum())} without a face (filled)")
-    driver.track = retarget_track(raw, reference, size, mode, args.neutral)
+    driver.track = retarget_track(raw, reference, size, mode, neutral)
     if streams(path)[1]:
         driver.sound, driver.sound_offset = path, audio_offset(path)
     return driver
 
 
-def _track_driver(path: Path, args, reference: np.ndarray, size, mode: str) -> Driver:
+def _track_driver(path: Path, reference: np.ndarray, size, mode: str, neutral: int | None) -> Driver:
     from ..core.landmarks.track import Track, retarget_track
 
     raw = Track.load(path)
-    driver = Driver("track", retarget_track(raw, reference, size, mode, args.neutral))
+    driver = Driver("track", retarget_track(raw, reference, size, mode, neutral))
     driver.notes.append(f"track: {path.name}, {len(raw)} frames at {raw.fps:g} fps")
     return driver
 
@@ -294,11 +307,11 @@ def _curves_driver(path: Path, reference: np.ndarray, size) -> Driver:
     return driver
 
 
-def _audio_driver(path: Path, args, workspace: Workspace, reference: np.ndarray, size) -> Driver:
+def _audio_driver(path: Path, workspace: Workspace, reference: np.ndarray, size, fps: float | None) -> Driver:
     from ..core.lipsync.curves import ExpressionCurves
     from ..core.lipsync.sync import lipsync
 
-    fps = args.fps or DEFAULT_AUDIO_FPS
+    fps = fps or DEFAULT_AUDIO_FPS
     driver = Driver("audio", None, sound=path)
     key = _key("curves", digest(path), fps)
     curves = _cached_step(workspace, driver, "curves", key, ExpressionCurves, "lipsync",
@@ -343,7 +356,6 @@ def animate(photos: list[str], driver_path: str, out: str, *, preset: Preset = D
     from ..core import __version__
     from ..core.landmarks.track import resample
 
-    args = argparse.Namespace(backend=backend, stride=stride, neutral=neutral, fps=fps)
     if retarget not in (None, "relative", "absolute"):
         raise UserError(f"unknown retargeting mode {retarget!r}; use relative or absolute")
     if fps is not None and not (np.isfinite(fps) and 0 < fps <= 1000):
@@ -374,13 +386,13 @@ def animate(photos: list[str], driver_path: str, out: str, *, preset: Preset = D
     mode = retarget or "relative"
     path = Path(driver_path)
     if kind == "video":
-        driver = _video_driver(path, args, workspace, reference, size, mode)
+        driver = _video_driver(path, workspace, reference, size, mode, neutral, backend, stride)
     elif kind == "track":
-        driver = _track_driver(path, args, reference, size, mode)
+        driver = _track_driver(path, reference, size, mode, neutral)
     elif kind == "curves":
         driver = _curves_driver(path, reference, size)
     else:
-        driver = _audio_driver(path, args, workspace, reference, size)
+        driver = _audio_driver(path, workspace, reference, size, fps)
     if kind in ("curves", "audio") and retarget is not None:
         driver.notes.append(f"--retarget {retarget} applies to video and track drivers; the curves move the "
                             "photo's own face")
@@ -473,76 +485,3 @@ def animate(photos: list[str], driver_path: str, out: str, *, preset: Preset = D
     workspace.manifest["last_run"] = {k: v for k, v in result.items() if k != "seconds"}
     workspace.save()
     return result
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..core.presets import PRESET_NAMES, PRESETS
-
-    p.add_argument("photos", nargs="+", metavar="PHOTO",
-                   help="one or a few photos of the face; the first sets the frames' size and framing")
-    p.add_argument("--driver", required=True, metavar="DRIVER",
-                   help="what moves the face: a video, a landmark track (JSON), expression curves (JSON, from "
-                        "`lipsync`) or a sound file (WAV, MP3, ...: lip-synced)")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="folder for everything this command writes (new or empty, or one it wrote before)")
-    p.add_argument("--preset", default=DEFAULT_PRESET.name, choices=sorted(PRESET_NAMES),
-                   help=f"fine-tuning preset (default {DEFAULT_PRESET.name}): " + "; ".join(f"{k.name}: {k.description}" for k in PRESETS))
-    p.add_argument("--retarget", choices=("relative", "absolute"), default=None,
-                   help="video and track drivers: relative (default) moves the photo's face as the driver's moves; "
-                        "absolute uses the driver's face shape (the same person)")
-    p.add_argument("--fps", type=float, default=None,
-                   help="frame rate of the animation (default: the driver's own; a sound file: 25)")
-    p.add_argument("--audio", metavar="SOUND", default=None,
-                   help="the MP4's sound (default: the driving video's own, the sound file driver, or the recording "
-                        "named in expression curves where it lies beside them)")
-    p.add_argument("--no-audio", action="store_true", help="write the MP4 without sound")
-    p.add_argument("--backend", choices=("auto", "fan", "dlib"), default="auto",
-                   help="landmark detector for the photos and a driving video (default: auto)")
-    p.add_argument("--stride", type=int, default=1, help="a driving video: use every k-th frame (default 1)")
-    p.add_argument("--neutral", type=int, default=None, metavar="N",
-                   help="the driver's neutral frame, by index (default: the most closed mouth and most open eyes)")
-    p.add_argument("--prior", default=None, help="meta-learned checkpoint folder (default: the shipped models/prior)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
-    p.add_argument("--json", metavar="OUT", default=None,
-                   help="also write where everything is as JSON to this file (- for standard output)")
-
-
-def run(args: argparse.Namespace) -> int:
-    from ..core.progress import write_data
-
-    inside = args.json and args.json != "-" and Path(args.json).resolve().parent == Path(args.out).resolve()
-    if args.json and args.json != "-" and not inside and not Path(args.json).resolve().parent.is_dir():
-        raise UserError(f"cannot write {args.json}: its folder does not exist; create it first")
-    from ..core.presets import preset_named
-
-    result = animate(args.photos, args.driver, args.out, preset=preset_named(args.preset), retarget=args.retarget, fps=args.fps,
-                     audio=args.audio, no_audio=args.no_audio, backend=args.backend, stride=args.stride,
-                     neutral=args.neutral, prior=args.prior, device=args.device)
-    info(f"\noutputs in {args.out}:\n"
-         f"  video:        {result['video']}" + (f" (sound: {Path(result['sound']).name})" if result["sound"] else "")
-         + f"\n  frames:       {result['frames_folder']}/{FRAME_NAME}####.png ({result['frames']})\n"
-         f"  person model: {result['person']}\n"
-         f"  track:        {result['track']} (in the photo's pixels)"
-         + (f"\n  driver track: {result['driver_track']}" if result["driver_track"] else "")
-         + (f"\n  curves:       {result['curves']}" if result["curves"] else ""))
-    if args.json == "-":
-        write_data(json.dumps(result, indent=1))
-    elif args.json:
-        from ..core.atomic import write_json
-
-        write_json(args.json, result)
-        _also_ours(Path(args.out), Path(args.json))
-    return 0
-
-
-def _also_ours(out: Path, written: Path) -> None:
-    """A file written into DIR at the user's request (`--json DIR/NAME`) is this command's too: recorded, so
-    that the next run does not take it for someone else's."""
-    if written.resolve().parent == out.resolve():
-        manifest = out / MANIFEST
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        if written.name not in data.setdefault("also", []):
-            data["also"].append(written.name)
-            from ..core.atomic import write_json
-
-            write_json(manifest, data)

@@ -1,7 +1,8 @@
 """`python -m core <command>` (launched by core/__main__.py): one sub-command per stage of the pipeline.
 
-Each command lives in the module that does the work; that module defines `add_arguments(parser)` and
-`run(args) -> int`. Only the chosen command's module is imported, so `--help` stays fast.
+Each command is one module of `app.commands`, which defines `add_arguments(parser)` and `run(args) -> int`:
+it parses, calls the library and prints what it returns. Only the chosen command's module is imported, so
+`--help` stays fast.
 
 Conventions every command keeps (tests/test_cli.py checks them):
 - `python -m core --version` prints the version; every option has help text.
@@ -21,30 +22,27 @@ import importlib
 import os
 import sys
 
-# command -> (module in this package, one-line help). Explicit on purpose: a newcomer finds every command here.
+# command -> (its module in app.commands, one-line help). Explicit on purpose: a newcomer finds every command here.
 COMMANDS = {
-    "animate": ("app.animate", "photo(s) + a driving video, track, expression curves or audio -> frames and MP4"),
-    "demo": ("app.demo", "run the whole pipeline on the built-in astronaut portrait"),
-    "detect": ("core.landmarks.detect", "detect the 68 facial landmarks in an image"),
-    "track": ("core.landmarks.track", "extract a smoothed landmark track from a driving video"),
-    "retarget": ("core.landmarks.track", "move a photo's face the way a landmark track moves"),
-    "lipsync": ("core.lipsync.command", "expression curves (ARKit mouth weights) from the speech in a sound file"),
-    "finetune": ("core.training.finetune", "fine-tune a person model on one or a few photos"),
-    "generate": ("app.generate", "render frames of a person model from a landmark track"),
-    "export": ("export.cli", "export frames or a person model (sequence, flipbook, video, onnx)"),
-    "verify": ("export.signals", "read a file's provenance: Content Credentials, XMP and the watermark"),
-    "evaluate": ("core.evaluation.cli", "self-reenactment evaluation on talking-head videos"),
-    "prepare-data": ("core.training.prepare", "cut training videos down to their faces, to travel"),
-    "meta-train": ("core.training.meta", "meta-learn the prior on a folder of talking-head videos"),
-    "train-mouth": ("core.training.mouth", "train the mouth painter on a folder of talking-head videos"),
-    "worker": ("app.worker", "JSON-lines worker used by the Blender add-on"),
+    "animate": ("animate", "photo(s) + a driving video, track, expression curves or audio -> frames and MP4"),
+    "demo": ("demo", "run the whole pipeline on the built-in astronaut portrait"),
+    "detect": ("detect", "detect the 68 facial landmarks in an image"),
+    "track": ("track", "extract a smoothed landmark track from a driving video"),
+    "retarget": ("retarget", "move a photo's face the way a landmark track moves"),
+    "lipsync": ("lipsync", "expression curves (ARKit mouth weights) from the speech in a sound file"),
+    "finetune": ("finetune", "fine-tune a person model on one or a few photos"),
+    "generate": ("generate", "render frames of a person model from a landmark track"),
+    "export": ("export", "export frames or a person model (sequence, flipbook, video, onnx)"),
+    "verify": ("verify", "read a file's provenance: Content Credentials, XMP and the watermark"),
+    "evaluate": ("evaluate", "self-reenactment evaluation on talking-head videos"),
+    "prepare-data": ("prepare_data", "cut training videos down to their faces, to travel"),
+    "meta-train": ("meta_train", "meta-learn the prior on a folder of talking-head videos"),
+    "train-mouth": ("train_mouth", "train the mouth painter on a folder of talking-head videos"),
+    "worker": ("worker", "JSON-lines worker used by the Blender add-on"),
 }
-# A module that holds several commands names the function pair of each (default: add_arguments / run).
-ENTRY_POINTS = {"retarget": ("add_retarget_arguments", "run_retarget")}
-# Commands that write their JSON to sys.stdout themselves rather than through core.progress.write_data: with
-# `--out -` their standard output is left alone. (lipsync: until it calls write_data.)
-OWN_STDOUT = {"lipsync"}
-PACKAGE = __package__.rpartition(".")[0]   # the project package: talking_heads, or bl_ext.<repo>.talking_heads
+# Commands without the shared options: export's and verify's keep their own conventions, and the worker's
+# standard output is its protocol.
+OWN_CONVENTIONS = {"export", "verify", "worker"}
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 EPILOG = ("exit status: 0 done, 1 failed, 2 bad input (one line on stderr, nothing written), "
@@ -52,12 +50,8 @@ EPILOG = ("exit status: 0 done, 1 failed, 2 bad input (one line on stderr, nothi
 
 
 def command_module(command: str):
-    return importlib.import_module(f"{PACKAGE}.{COMMANDS[command][0]}")
-
-
-def _entry(command: str, which: int):
-    names = ENTRY_POINTS.get(command, ("add_arguments", "run"))
-    return getattr(command_module(command), names[which])
+    """The module of `command` (imported now): its `add_arguments(parser)` and `run(args) -> int`."""
+    return importlib.import_module(f".commands.{COMMANDS[command][0]}", __package__)
 
 
 def _has_option(parser: argparse.ArgumentParser, option: str) -> bool:
@@ -65,9 +59,7 @@ def _has_option(parser: argparse.ArgumentParser, option: str) -> bool:
 
 
 def takes_common_arguments(command: str) -> bool:
-    """Every command but export's (whose module keeps its own conventions) and the add-on's worker (whose
-    standard output is its protocol)."""
-    return not COMMANDS[command][0].startswith("export.") and command != "worker"
+    return command not in OWN_CONVENTIONS
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,7 +80,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     for name, (_, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text, epilog=EPILOG)
         if name == command:
-            _entry(name, 0)(p)
+            command_module(name).add_arguments(p)
             if takes_common_arguments(name):
                 add_common_arguments(p)
     return parser
@@ -105,8 +97,8 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
-    from ..core import progress
     from ..core.errors import Cancelled, UserError, one_line
+    from . import output
 
     warnings.showwarning = _one_line_warning   # notes for users, not source lines
 
@@ -118,19 +110,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     quiet, data_on_stdout = bool(getattr(args, "quiet", False)), writes_json_to_stdout(args)
-    progress.configure(quiet=quiet, data_on_stdout=data_on_stdout, stdout=sys.stdout)
+    output.configure(quiet=quiet, data_on_stdout=data_on_stdout, stdout=sys.stdout)
     try:
         with contextlib.ExitStack() as stack:
-            # What a command prints is info; its result goes through core.progress.write_data, to standard output
+            # What a command prints is info; its result goes through app.output.write_data, to standard output
             # as it was. So --quiet drops the prints, and with `--json -` they go to standard error, where they
             # cannot break the JSON (a library's line included).
-            if args.command in OWN_STDOUT and data_on_stdout:
-                pass
-            elif data_on_stdout:
+            if data_on_stdout:
                 stack.enter_context(contextlib.redirect_stdout(sys.stderr))
             elif quiet:
                 stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
-            return int(_entry(args.command, 1)(args) or 0)
+            return int(command_module(args.command).run(args) or 0)
     except UserError as e:
         print(f"error: {one_line(e)}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -146,4 +136,4 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {f'{where}: ' if where else ''}{message}", file=sys.stderr)
         return EXIT_FAILED
     finally:
-        progress.configure()
+        output.configure()

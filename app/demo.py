@@ -125,17 +125,3 @@ def run_demo(out: Path, preset: Preset = DEFAULT_PRESET) -> int:
           f"  talking_heads/{folder.name}/frame_####.png  ({len(FRAMES)} frames)\n"
           f"  demo.mp4\n  contact_sheet.png\n  talking_heads/{folder.name}/person.safetensors")
     return 0
-
-
-def add_arguments(p) -> None:
-    p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
-    from ..core.presets import PRESET_NAMES
-
-    p.add_argument("--preset", default=DEFAULT_PRESET.name, choices=sorted(PRESET_NAMES), metavar="PRESET",
-                   help=f"fine-tuning preset (default {DEFAULT_PRESET.name})")
-
-
-def run(args) -> int:
-    from ..core.presets import preset_named
-
-    return run_demo(Path(args.out).resolve(), preset_named(args.preset))

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..core.errors import UserError
 from ..core.frame_names import frame_name
-from ..core.progress import Progress, TqdmProgress, report
+from ..core.progress import Progress, report
 
 JOB_FILE = ".talking_heads_job.json"
 MATTE_NAME = "matte_"     # the head matte's grey sequence, beside the frames
@@ -147,33 +147,3 @@ def generate(person_path: str, track_path: str, out_dir: str, *, name: str = "fr
 def _to_uint8(images: np.ndarray) -> np.ndarray:
     """(N, C, H, W) floats in [0, 1] -> (N, H, W, C) uint8."""
     return (np.clip(images, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(0, 2, 3, 1)
-
-
-def add_arguments(p) -> None:
-    p.add_argument("person", help="person model file (.safetensors) from `python -m core finetune`")
-    p.add_argument("track", help="landmark track (JSON) in the reference image's pixels")
-    p.add_argument("--out", required=True, help="folder for the frames")
-    p.add_argument("--name", default="frame_", help="frame file name prefix (frames are <name>####.png)")
-    p.add_argument("--backend", default="torch", choices=["torch", "onnx"],
-                   help="render with torch, or with onnxruntime from an ONNX export (--onnx)")
-    p.add_argument("--onnx", help="ONNX model for --backend onnx")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--crop", action="store_true", help="write the model's square 256 crop instead of full frames "
-                   "at the photo's own resolution")
-    p.add_argument("--alpha", action="store_true", help="RGBA frames: the head opaque, the rest transparent")
-    p.add_argument("--matte", action="store_true", help="also write the head matte as a grey sequence "
-                   "matte_####.png")
-    from ..export.content_credentials import add_signing_arguments
-
-    add_signing_arguments(p)
-
-
-def run(args) -> int:
-    bar = TqdmProgress("generate")
-    paths = generate(args.person, args.track, args.out, name=args.name, device=args.device,
-                     backend=args.backend, onnx_path=args.onnx, crop_only=args.crop, progress=bar,
-                     c2pa_key=args.c2pa_key, c2pa_cert=args.c2pa_cert, c2pa=not args.no_c2pa,
-                     alpha=args.alpha, matte=args.matte)
-    bar.close()
-    print(f"{len(paths)} frames in {args.out}")
-    return 0

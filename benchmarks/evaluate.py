@@ -28,12 +28,12 @@ from core.__main__ import project_package  # noqa: E402  (the project folder as 
 project_package()
 
 from benchmarks.report import describe  # noqa: E402
+from talking_heads.app.output import TqdmProgress  # noqa: E402
 from talking_heads.core.evaluation.methods import parse_methods  # noqa: E402
 from talking_heads.core.evaluation.report import format_table, write_contact_sheet  # noqa: E402
 from talking_heads.core.evaluation.score import evaluate  # noqa: E402
 from talking_heads.core.errors import UserError  # noqa: E402
 from talking_heads.core.presets import DEFAULT_PRESET, PRESET_NAMES, preset_named  # noqa: E402
-from talking_heads.core.progress import TqdmProgress  # noqa: E402
 from talking_heads.core.training import split  # noqa: E402
 
 

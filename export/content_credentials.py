@@ -479,22 +479,6 @@ def open_signer(key: str | os.PathLike | None = None, certificate: str | os.Path
     return signer, SigningStatus(True, f"Content Credentials signed by {identity.describe()}", identity)
 
 
-def add_signing_arguments(parser) -> None:
-    """The options of every command that writes PNG or MP4 files: --c2pa-key, --c2pa-cert, --no-c2pa."""
-    group = parser.add_argument_group("Content Credentials (C2PA)")
-    group.add_argument("--c2pa-key", metavar="KEY", help="private key (PEM) to sign with; default: this "
-                       "installation's local identity, which validators show as an untrusted signer")
-    group.add_argument("--c2pa-cert", metavar="CERT", help="the key's certificate chain (PEM), the signing "
-                       "certificate first (needed with --c2pa-key)")
-    group.add_argument("--no-c2pa", action="store_true", help="write no Content Credentials (files still carry "
-                       "XMP and the watermark)")
-
-
-def signer_from_arguments(args, **options) -> tuple[Signer | None, SigningStatus]:
-    """`open_signer` for the options `add_signing_arguments` adds (`options`: reference, reference_hashed)."""
-    return open_signer(args.c2pa_key, args.c2pa_cert, enabled=not args.no_c2pa, **options)
-
-
 # --- reading -------------------------------------------------------------------------------------------
 
 def read(source: str | os.PathLike | bytes, media_type: str | None = None) -> dict:

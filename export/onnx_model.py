@@ -19,7 +19,6 @@ says what is missing.
 """
 from __future__ import annotations
 
-import argparse
 import ctypes
 import os
 import shutil
@@ -52,6 +51,11 @@ def model_metadata(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {"producer": fields["Software"], "synthetic": fields["Description"],
             "DigitalSourceType": fields["DigitalSourceType"], "input": INPUT_DOC, "output": OUTPUT_DOC,
             **{str(k): str(v) for k, v in (extra or {}).items()}}
+
+
+def data_file(path: Path) -> Path:
+    """Where an export past protobuf's limit keeps its weights: MODEL.onnx.data beside MODEL.onnx."""
+    return path.parent / f"{path.name}.data"
 
 
 def export_onnx(module, path: str | os.PathLike, *, metadata: dict[str, str], opset: int = MIN_OPSET,
@@ -88,7 +92,7 @@ def export_onnx(module, path: str | os.PathLike, *, metadata: dict[str, str], op
             f.unlink()
         external = model.ByteSize() > PROTOBUF_LIMIT
         onnx.save_model(model, str(traced), save_as_external_data=external, all_tensors_to_one_file=True,
-                        location=f"{path.name}.data")
+                        location=data_file(path).name)
         onnx.checker.check_model(str(traced))
         difference = np.abs(OnnxRenderer(traced, device="cpu")(points["verify"]) - expected)  # other batch size
         if not (difference.mean() <= MEAN_TOLERANCE and difference.max() <= MAX_TOLERANCE):
@@ -96,7 +100,7 @@ def export_onnx(module, path: str | os.PathLike, *, metadata: dict[str, str], op
                             f"max {difference.max():.2g}); the renderer probably branches on tensor values, "
                             f"which tracing cannot record")
         if external:
-            os.replace(work / f"{path.name}.data", path.parent / f"{path.name}.data")
+            os.replace(work / data_file(path).name, data_file(path))
         os.replace(traced, path)
     except OSError as e:
         raise UserError(f"cannot write {path}: {e.strerror or e}; check the folder and the free disk space") from None
@@ -226,8 +230,6 @@ def _nvidia_driver_present() -> bool:
     return True
 
 
-# --- `python -m core export onnx PERSON --out MODEL.onnx` ---------------------------------------------
-
 def export_person(person_path: str | os.PathLike, out: str | os.PathLike, *, opset: int = MIN_OPSET,
                   overwrite: bool = False) -> Path:
     """Export a person model file (from `python -m core finetune`) to ONNX."""
@@ -250,19 +252,3 @@ def export_person(person_path: str | os.PathLike, out: str | os.PathLike, *, ops
              "crop_box": ",".join(f"{v:g}" for v in person.box)}
     return export_onnx(person.native_renderer(), out, metadata=extra, opset=opset,
                        example=person.image_points[None])
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("person", help="person model file (.safetensors) from `python -m core finetune`")
-    parser.add_argument("--out", required=True, help="the ONNX file to write (MODEL.onnx)")
-    parser.add_argument("--opset", type=int, default=MIN_OPSET, help=f"ONNX opset, {MIN_OPSET} or newer "
-                        f"(default {MIN_OPSET})")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing file")
-
-
-def run(args: argparse.Namespace) -> int:
-    path = export_person(args.person, args.out, opset=args.opset, overwrite=args.overwrite)
-    size = sum(p.stat().st_size for p in (path, path.parent / f"{path.name}.data") if p.exists())
-    print(f"wrote {path} ({size / 1e6:.1f} MB, opset {args.opset}; input '{INPUT}' (batch, 68, 2), "
-          f"output '{OUTPUT}' (batch, 3, H, W))")
-    return 0

@@ -9,24 +9,17 @@ Each survives different handling, so `verify` reads all three and reports each o
 | watermark (`provenance`) | the pixels are this project's output | cropping, rotation, deliberate removal |
 
 `file_signals(path)` returns a dict (what `--json -` prints); `format_lines(result)` the human lines,
-tab-separated: `PATH  SIGNAL  STATE  DETAIL`.
-
-`python -m core verify FILE...` prints three lines per file (or, with `--json -`, the list of dicts on
-stdout; `--json OUT.json` writes it to a file besides the lines) and exits with 0 when every file shows at
-least one synthetic signal and none carries a tampered manifest, 1 otherwise (`passes`).
+tab-separated: `PATH  SIGNAL  STATE  DETAIL`; `passes(result)` whether the file shows at least one
+synthetic signal and carries no tampered manifest.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
-from ..core.atomic import write_atomic
 from ..core.errors import UserError
-from ..core.progress import write_data
 from ..core.video import VIDEO_SUFFIXES
 from . import content_credentials, provenance, xmp
 
@@ -110,34 +103,3 @@ def format_lines(result: dict) -> list[str]:
     else:
         lines.append(f"{path}\twatermark\t{'found' if mark['found'] else 'not found'}\t{mark['score']:.2f}")
     return lines
-
-
-# --- `python -m core verify` ---------------------------------------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "Read the three provenance signals of images (PNG, EXR, JPEG, ...) and videos: the C2PA manifest "
-        "(valid, tampered or absent), the XMP digital source type and the watermark (unmarked images score "
-        f"about 0 +- 1; found means score >= {provenance.THRESHOLD:g}). Prints one line per signal: "
-        "PATH, SIGNAL, STATE, DETAIL. Exits with 0 when every file shows a synthetic signal and none is "
-        "tampered, 1 otherwise.")
-    parser.add_argument("paths", nargs="+", metavar="FILE", help="image or video files")
-    parser.add_argument("--json", metavar="OUT", help="write the signals as JSON, a list with one object per "
-                        "file; '-' prints it on stdout instead of the lines")
-
-
-def run(args: argparse.Namespace) -> int:
-    paths = [Path(p) for p in args.paths]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise UserError(f"no such file: {', '.join(missing)}; check the paths")
-    results = []
-    for path in paths:
-        results.append(file_signals(path))
-        if args.json != "-":
-            write_data("\n".join(format_lines(results[-1])))
-    if args.json == "-":
-        write_data(json.dumps(results, indent=1))
-    elif args.json:
-        write_atomic(args.json, json.dumps(results, indent=1) + "\n")
-    return 0 if all(passes(r) for r in results) else 1

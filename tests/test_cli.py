@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from talking_heads.app import cli
+from talking_heads.app import cli, output
 from talking_heads.app.cli import main
-from talking_heads.core import __version__, progress
+from talking_heads.core import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
 OWNED_ELSEWHERE = {"export", "verify", "worker"}    # export/*'s commands keep their own conventions; the worker
@@ -21,7 +21,7 @@ OWNED_ELSEWHERE = {"export", "verify", "worker"}    # export/*'s commands keep t
 
 def parser_of(command: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=command)
-    cli._entry(command, 0)(parser)
+    cli.command_module(command).add_arguments(parser)
     if cli.takes_common_arguments(command):
         cli.add_common_arguments(parser)
     return parser
@@ -48,7 +48,9 @@ def test_every_option_has_help_and_quiet(command):
 def test_the_new_commands_are_registered():
     assert {"animate", "retarget", "lipsync", "prepare-data"} <= set(cli.COMMANDS)
     for command in cli.COMMANDS:
-        assert callable(cli._entry(command, 0)) and callable(cli._entry(command, 1))
+        module = cli.command_module(command)
+        assert module.__name__.endswith(f"app.commands.{cli.COMMANDS[command][0]}")       # the application's
+        assert callable(module.add_arguments) and callable(module.run)
 
 
 def test_version_and_help_in_a_fresh_process():
@@ -121,7 +123,7 @@ def test_quiet_keeps_the_result_and_drops_the_rest(photo, capsys):
 
 
 def test_bars_only_on_a_terminal_and_never_when_quiet(monkeypatch):
-    bar = progress.TqdmProgress("x")
+    bar = output.TqdmProgress("x")
     bar(1, 3, "stage: one")
     assert bar.bar.disable                        # pytest's captured stderr is no terminal
     bar.close()
@@ -137,16 +139,16 @@ def test_bars_only_on_a_terminal_and_never_when_quiet(monkeypatch):
             pass
 
     monkeypatch.setattr(sys, "stderr", Terminal())
-    bar = progress.TqdmProgress("x")
+    bar = output.TqdmProgress("x")
     bar(1, 3, "stage: one")
     assert not bar.bar.disable
     bar.close()
-    progress.configure(quiet=True)
+    output.configure(quiet=True)
     try:
-        assert progress.bar("x") is None
-        quiet_bar = progress.TqdmProgress("x")
+        assert output.bar("x") is None
+        quiet_bar = output.TqdmProgress("x")
         quiet_bar(1, 3, "stage")
         assert quiet_bar.bar.disable
         quiet_bar.close()
     finally:
-        progress.configure()
+        output.configure()

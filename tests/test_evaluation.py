@@ -15,7 +15,8 @@ import pytest
 from talking_heads.app.cli import main
 from talking_heads.core import metrics as core_metrics
 from talking_heads.core import video as core_video
-from talking_heads.core.evaluation import cli, judge, methods, metrics, protocol, report, score
+from talking_heads.app.commands import evaluate as evaluate_command
+from talking_heads.core.evaluation import judge, methods, metrics, protocol, report, score
 from talking_heads.core.presets import DEFAULT_PRESET, QUALITY
 from talking_heads.core.training import split
 from talking_heads.core.errors import UserError
@@ -184,8 +185,8 @@ def test_bad_input_is_a_user_error(tmp_path, video):
     with pytest.raises(UserError, match="gen_0000.png is missing"):
         score.evaluate([video], methods.parse_methods(f"dir:{tmp_path}"), frames=2, workers=0)
     assert main(["evaluate", str(video), "--methods", "copy", "--contact-sheet",
-                 str(cli.ROOT / "benchmarks" / "sheet.png")]) == 2
-    assert not (cli.ROOT / "benchmarks" / "sheet.png").exists()
+                 str(evaluate_command.ROOT / "benchmarks" / "sheet.png")]) == 2
+    assert not (evaluate_command.ROOT / "benchmarks" / "sheet.png").exists()
 
 
 def test_a_video_without_a_face_is_reported_not_scored(tmp_path):

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from talking_heads.core.errors import Cancelled, UserError
-from talking_heads.core.lipsync import command
+from talking_heads.app.commands import lipsync as command
 from talking_heads.core.lipsync.audio import load_audio
 from talking_heads.core.lipsync.curves import FORMAT, VERSION, ExpressionCurves
 from talking_heads.core.lipsync.phonemes import Phoneme

@@ -126,15 +126,15 @@ def test_mouth_painter_trains_checkpoints_under_16_mb_and_resumes(videos, tmp_pa
 def test_train_mouth_refuses_lists_that_name_missing_videos(videos, tmp_path):
     import argparse
 
-    from talking_heads.core.training import mouth
+    from talking_heads.app.commands import train_mouth
 
     listing = tmp_path / "train.txt"
     listing.write_text("clip0.avi\nnot_there.mp4\n")
     args = argparse.Namespace(data=str(videos), videos=str(listing), val=str(listing), out=str(tmp_path / "m"),
                               minutes=0.0, steps=1, config=None, device="cpu")
     with pytest.raises(UserError, match="not_there.mp4"):
-        mouth.run(args)
+        train_mouth.run(args)
     args.videos = str(tmp_path / "absent.txt")
     with pytest.raises(UserError, match="does not exist"):
-        mouth.run(args)
+        train_mouth.run(args)
     assert not (tmp_path / "m").exists()                 # nothing written

@@ -18,7 +18,7 @@ landmarks and the drivers' landmarks, all in the frames' pixels, give one 256 x 
 `dir:PATH` scores crops another program wrote. dlib is the measuring instrument and runs in worker processes.
 
 The package: `protocol` (frame selection, the cases), `judge` (dlib and its process pool), `metrics`,
-`methods`, `score` (the scoring loop), `report` (tables and contact sheets) and `cli` (`python -m core
-evaluate`). The
-identity split of the shared media lives with the training data (`core.training.split`).
+`methods`, `score` (the scoring loop) and `report` (tables and contact sheets); `python -m core evaluate` is
+`app/commands/evaluate.py`. The identity split of the shared media lives with the training data
+(`core.training.split`).
 """

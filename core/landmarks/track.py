@@ -29,7 +29,6 @@ Retargeting
 """
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from pathlib import Path
@@ -302,86 +301,3 @@ def load_reference(path: str | os.PathLike, backend: str = "auto") -> tuple[np.n
         raise UserError(f"{path} holds no \"points\" ({N_POINTS} x, y pairs) with an \"image_size\" [width, height]; "
                         + remedy)
     return points.astype(np.float32), (int(size[0]), int(size[1]))
-
-
-# --- command line: python -m core track VIDEO --out TRACK.json ---------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("video", help="a driving video with one face (a phone's rotation tag is applied)")
-    parser.add_argument("--out", "--json", dest="out", required=True, metavar="TRACK.json",
-                        help="where to write the track (docs/TRACK_FORMAT.md); - writes it to standard output")
-    parser.add_argument("--stride", type=int, default=1, help="use every k-th frame (default: 1)")
-    parser.add_argument("--backend", choices=("auto", "fan", "dlib"), default="auto",
-                        help="landmark detector (default: auto, FAN where its weights load, else dlib)")
-    parser.add_argument("--no-smooth", action="store_true", help="keep the raw per-frame landmarks")
-    parser.add_argument("--with-3d", action="store_true", help="3D points (FAN backend only)")
-
-
-def _writable(out: str) -> Path | None:
-    """The output path (None for standard output), its folder checked before any work is done."""
-    if out == "-":
-        return None
-    path = Path(out)
-    if not path.parent.is_dir():
-        raise UserError(f"cannot write {path}: the folder {path.parent} does not exist; create it first")
-    return path
-
-
-def _write_track(track: Track, out: Path | None) -> None:
-    from ..progress import write_data
-
-    if out is None:
-        write_data(track.to_json())
-    else:
-        track.save(out)
-
-
-def run(args: argparse.Namespace) -> int:
-    from ..progress import bar, info
-
-    out = _writable(args.out)
-    progress = bar("landmarks")
-    try:
-        track = extract_track(args.video, progress=progress, stride=args.stride, backend=args.backend,
-                              smooth=not args.no_smooth, with_3d=args.with_3d)
-    finally:
-        if progress is not None:
-            progress.close()
-    _write_track(track, out)
-    stats = track.extraction
-    info(f"wrote {out or 'the track to standard output'}: {len(track)} frames at {track.fps:g} fps, "
-         f"{int(track.filled.sum())} without a face (filled), {stats['backend']}, "
-         f"{1000 * stats['seconds_per_frame']:.1f} ms per frame")
-    return 0
-
-
-# --- command line: python -m core retarget TRACK --onto PHOTO|REF.json --out TRACK.json --------------------
-
-def add_retarget_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("track", metavar="TRACK", help="a landmark track (JSON), e.g. from `python -m core track`")
-    parser.add_argument("--onto", required=True, metavar="PHOTO|REF.json",
-                        help="the face to move: a photo, or its landmarks from `python -m core detect IMAGE --json`")
-    parser.add_argument("--out", "--json", dest="out", required=True, metavar="TRACK.json",
-                        help="the track in the photo's pixels, for `python -m core generate`; - writes it to "
-                             "standard output")
-    parser.add_argument("--mode", "--retarget", dest="mode", choices=("relative", "absolute"), default="relative",
-                        help="relative (default): the driver's motion onto the photo's face shape; absolute: the "
-                             "driver's own face shape, aligned (self-reenactment)")
-    parser.add_argument("--neutral", type=int, metavar="N",
-                        help="the track's neutral frame (its index, from 0; default: the one with the most closed "
-                             "mouth and most open eyes)")
-    parser.add_argument("--backend", choices=("auto", "fan", "dlib"), default="auto",
-                        help="landmark detector for a photo (default: auto)")
-
-
-def run_retarget(args: argparse.Namespace) -> int:
-    from ..progress import info
-
-    driver = Track.load(args.track)
-    out = _writable(args.out)
-    points, size = load_reference(args.onto, args.backend)
-    track = retarget_track(driver, points, size, args.mode, args.neutral)
-    _write_track(track, out)
-    info(f"wrote {out or 'the track to standard output'}: {len(track)} frames at {track.fps:g} fps, {args.mode} "
-         f"retargeting onto {Path(args.onto).name} ({size[0]}x{size[1]})")
-    return 0

@@ -8,7 +8,6 @@
   its weights, `jaw_model.npz`, were fitted on the shared media's training identities)
 - `curves`: the expression-curve file (docs/EXPRESSION_CURVES.md)
 - `sync`: the whole chain, `lipsync(path, fps, transcript, intensity, progress)`
-- `command`: `python -m core lipsync AUDIO --out KEYS.json`
 """
 from .audio import Audio, load_audio
 from .curves import ExpressionCurves

@@ -11,7 +11,6 @@ without teaching it to move backgrounds.
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ from ..model.losses import ContentLoss
 from ..model.person import Person
 from ..model.warp import head_region, warp_image
 from ..presets import DEFAULT_PRESET, Preset
-from ..progress import Progress, TqdmProgress, report
+from ..progress import Progress, report
 from .config import TrainConfig
 
 W_MASK = TrainConfig.w_mask   # as in meta-learning: new colours only where the warp cannot do
@@ -82,10 +81,11 @@ def _random_similarity(points: torch.Tensor, gen: torch.Generator, strength: flo
     return (points - centre) @ rot.transpose(1, 2) + centre + shift[:, None]
 
 
-def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: Preset = DEFAULT_PRESET, device="auto",
-               prior: str | Path | None = None, progress: Progress | None = None, size: int = 256,
+def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: Preset = DEFAULT_PRESET,
+               device="auto", prior: str | Path | None = None, progress: Progress | None = None, size: int = 256,
                steps: int | None = None, seed: int = 0, mouth: str | Path | None = None) -> Person:
-    """Fine-tune a person model on T reference images (uint8 HxWx3) and their landmarks ((68, 2) px)."""
+    """Fine-tune a person model on T reference images (uint8 HxWx3) and their landmarks ((68, 2) px), as
+    `preset` says (its number of steps unless `steps` is given)."""
     from ..device import pick_device
 
     if not references or len(references) != len(points):
@@ -152,33 +152,3 @@ def finetune(image_paths: list[str], out_path: str, preset: Preset = DEFAULT_PRE
     person = fit_person(images, points, preset, device, prior, progress, steps=steps, mouth=mouth)
     person.save(out)
     return str(out)
-
-
-def add_arguments(p) -> None:
-    from ..presets import PRESET_NAMES, PRESETS
-
-    p.add_argument("images", nargs="+", help="one or more photos of the same face")
-    p.add_argument("--out", required=True, help="person model file to write (.safetensors)")
-    p.add_argument("--preset", default=DEFAULT_PRESET.name, choices=sorted(PRESET_NAMES),
-                   help=f"how long to fine-tune (default {DEFAULT_PRESET.name}): " + "; ".join(f"{k.name}: {k.description}" for k in PRESETS))
-    p.add_argument("--steps", type=int, help="override the preset's number of steps")
-    p.add_argument("--prior", help="meta-learned checkpoint folder (default: the one shipped in models/prior)")
-    p.add_argument("--mouth", help="mouth painter file (default: the one shipped in models/mouth; none: without)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-
-
-def run(args) -> int:
-    from ..progress import bar, info
-
-    started = time.time()
-    progress = bar("fine-tune")
-    try:
-        from ..presets import preset_named
-
-        path = finetune(args.images, args.out, preset_named(args.preset), args.device, progress, args.prior, args.steps,
-                        args.mouth)
-    finally:
-        if progress is not None:
-            progress.close()
-    info(f"person model: {path} ({time.time() - started:.1f} s)")
-    return 0

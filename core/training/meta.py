@@ -9,7 +9,6 @@ discriminator minimises the hinge loss. Runs on one device or under torchrun (Di
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -27,10 +26,9 @@ from ..model.embedder import Embedder
 from ..model.files import load_tensors, save_tensors
 from ..model.generator import Generator
 from ..model.losses import ContentLoss, feature_matching, hinge_d, hinge_g, region_l1
-from ..progress import Progress, TqdmProgress, report
+from ..progress import Log, Progress, note, report
 from .config import TrainConfig
 from .data import VideoSet, find_videos
-from .split import split_videos
 
 CHECKPOINT = "talking-heads-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -112,10 +110,11 @@ def requires_grad(module: torch.nn.Module, flag: bool) -> None:
 
 def train(data: str, out: str, cfg: TrainConfig, device: str = "auto", resume: bool = True,
           videos: list[Path] | None = None, progress: Progress | None = None, compact: bool = False,
-          init: str | None = None):
+          init: str | None = None, log: Log | None = None):
     """Meta-learn from `data`, checkpointing into `out`. Returns (last checkpoint folder or None on ranks > 0,
     the trained networks). `init`: a checkpoint whose networks a new run starts from (the discriminator's
-    rows of its videos excepted: they belong to other videos)."""
+    rows of its videos excepted: they belong to other videos). `log` (rank 0's) hears where the run starts
+    and, every `log_every` steps, its losses."""
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank = 0
     if distributed:
@@ -149,7 +148,7 @@ def train(data: str, out: str, cfg: TrainConfig, device: str = "auto", resume: b
             restore_optimizer(opt_d, "d", states["optimizers"])
         step = header["step"]
         if rank == 0:
-            print(f"resuming from step {step}")
+            note(log, f"resuming from step {step}")
     elif init:
         states, header = load_checkpoint(init)
         nets.generator.load_state_dict(states["generator"])
@@ -157,7 +156,7 @@ def train(data: str, out: str, cfg: TrainConfig, device: str = "auto", resume: b
         rows = {k: v for k, v in states["discriminator"].items() if k != "W"}
         nets.discriminator.load_state_dict(rows, strict=False)
         if rank == 0:
-            print(f"starting from {init} (step {header['step']})")
+            note(log, f"starting from {init} (step {header['step']})")
     content = ContentLoss(cfg.w_vgg19, cfg.w_vggface, cfg.w_l1, cfg.w_ssim, cfg.perceptual).to(dev)
     G, E, D = nets.generator, nets.embedder, nets.discriminator
     if distributed:
@@ -222,8 +221,7 @@ def train(data: str, out: str, cfg: TrainConfig, device: str = "auto", resume: b
         if rank == 0 and step % cfg.log_every == 0:
             elapsed = time.time() - started
             stats = " ".join(f"{k} {v.item():.4f}" for k, v in terms.items())
-            print(f"step {step} {elapsed:.0f}s  G {loss_g.item():.4f} ({stats})  D {last.get('d', 0):.4f}",
-                  flush=True)
+            note(log, f"step {step} {elapsed:.0f}s  G {loss_g.item():.4f} ({stats})  D {last.get('d', 0):.4f}")
         report(progress, step, cfg.steps, "meta-train")
         if step % cfg.checkpoint_every == 0:
             save()
@@ -234,38 +232,3 @@ def train(data: str, out: str, cfg: TrainConfig, device: str = "auto", resume: b
         dist.barrier()
         dist.destroy_process_group()
     return folder, nets
-
-
-def add_arguments(p) -> None:
-    p.add_argument("data", help="folder of talking-head videos (or one video)")
-    p.add_argument("--out", default="out/prior", help="checkpoint folder (resumed if it exists)")
-    p.add_argument("--steps", type=int, default=TrainConfig.steps, help=f"optimisation steps (default {TrainConfig.steps})")
-    p.add_argument("--minutes", type=float, default=0.0, help="stop after this long, checkpointing first")
-    p.add_argument("--batch", type=int, default=TrainConfig.batch, help=f"episodes per step (default {TrainConfig.batch})")
-    p.add_argument("--shots", type=int, default=TrainConfig.shots, help="K frames per episode")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--videos", help="text file listing the videos to use (default: all in DATA)")
-    p.add_argument("--training-identities", action="store_true",
-                   help="only the videos of identities the evaluation does not hold out (DATA's MANIFEST.tsv)")
-    p.add_argument("--no-resume", action="store_true", help="start afresh even if --out has a checkpoint")
-    p.add_argument("--compact", action="store_true", help="final checkpoint in float16 without optimizer state")
-    p.add_argument("--config", help="JSON file of TrainConfig fields to override")
-    p.add_argument("--init", help="checkpoint folder to start a new run from (e.g. models/prior)")
-
-
-def run(args) -> int:
-    cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, shots=args.shots)
-    if args.config:
-        cfg = cfg.replace(**json.loads(Path(args.config).read_text()))
-    videos = None
-    if args.videos:
-        base = Path(args.data)
-        videos = [base / line.strip() for line in Path(args.videos).read_text().splitlines() if line.strip()]
-    elif args.training_identities:
-        videos, _ = split_videos(args.data)
-    bar = TqdmProgress("meta-train") if int(os.environ.get("RANK", "0")) == 0 else None
-    folder, _ = train(args.data, args.out, cfg, args.device, not args.no_resume, videos, bar, args.compact,
-                      args.init)
-    if folder:
-        print(f"checkpoint: {folder}")
-    return 0

@@ -23,9 +23,9 @@ from ..model.mouth import CROP, MouthPainter, crop_pixels, load_painter, paint, 
 from ..model.warp import mouth_gap
 from ..device import pick_device
 from ..errors import UserError
-from ..progress import Progress, TqdmProgress, report
+from ..progress import Log, Progress, note, report
 from .config import MouthConfig
-from .data import VideoSet, find_videos
+from .data import VideoSet
 
 OPEN = 0.12        # inner lips apart by more than this many eye spans: an open mouth, as the evaluation says
 BEST = "best.safetensors"
@@ -147,8 +147,9 @@ def load_state(out: Path, painter: MouthPainter, opt: torch.optim.Optimizer) -> 
 
 # ------------------------------------------------------------------------------------------------- training
 def train(data: str, out: str, cfg: MouthConfig, videos: list[Path], val_videos: list[Path],
-          device: str = "auto", progress: Progress | None = None) -> dict:
-    """Train (or resume) the painter in `out`; returns the best held-out scores."""
+          device: str = "auto", progress: Progress | None = None, log: Log | None = None) -> dict:
+    """Train (or resume) the painter in `out`; returns the best held-out scores. `log` hears where the run
+    starts, its losses every `log_every` steps and its held-out scores at every validation."""
     dev = pick_device(device)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -162,15 +163,15 @@ def train(data: str, out: str, cfg: MouthConfig, videos: list[Path], val_videos:
     step, best = 0, {}
     if (out / "painter.safetensors").exists():
         step, best = load_state(out, painter, opt)
-        print(f"resuming from step {step}", flush=True)
+        note(log, f"resuming from step {step}")
     amp = dict(device_type="cuda", dtype=torch.bfloat16, enabled=cfg.bf16 and dev.type == "cuda")
     rng = torch.Generator().manual_seed(cfg.seed * 1000 + step)
     started = time.time()
 
     def validation():
         warp, painted = validate(painter, held_out)
-        print(f"step {step}: held-out mouth L1 warp {warp:.4f} painter {painted:.4f} "
-              f"({100 * (painted / warp - 1):+.1f} %)", flush=True)
+        note(log, f"step {step}: held-out mouth L1 warp {warp:.4f} painter {painted:.4f} "
+                  f"({100 * (painted / warp - 1):+.1f} %)")
         if not best or painted < best["painter"]:
             best.update(step=step, warp=warp, painter=painted)
             save_painter(out / BEST, painter, {"step": step, "held_out": dict(best), "config": cfg.to_dict()})
@@ -189,7 +190,7 @@ def train(data: str, out: str, cfg: MouthConfig, videos: list[Path], val_videos:
         opt.step()
         step += 1
         if step % cfg.log_every == 0:
-            print(f"step {step} {time.time() - started:.0f}s  loss {loss.item():.4f}  l1 {l1.item():.4f}", flush=True)
+            note(log, f"step {step} {time.time() - started:.0f}s  loss {loss.item():.4f}  l1 {l1.item():.4f}")
         report(progress, step, cfg.steps, "mouth painter")
         if step % cfg.val_every == 0:
             validation()
@@ -202,38 +203,3 @@ def train(data: str, out: str, cfg: MouthConfig, videos: list[Path], val_videos:
     save_state(out, painter, opt, step, best, cfg)
     (out / "held_out.json").write_text(json.dumps(best))
     return best
-
-
-def add_arguments(p) -> None:
-    p.add_argument("data", help="folder of talking-head videos (as `meta-train` takes them)")
-    p.add_argument("--videos", required=True, help="text file listing the training videos (names in DATA)")
-    p.add_argument("--val", required=True, help="text file listing the held-out videos (names in DATA)")
-    p.add_argument("--out", default="out/mouth", help="checkpoint folder (resumed if it holds one)")
-    p.add_argument("--minutes", type=float, default=0.0, help="stop after this long, checkpointing first")
-    p.add_argument("--steps", type=int, default=MouthConfig.steps, help=f"optimisation steps (default {MouthConfig.steps})")
-    p.add_argument("--config", help="JSON file of MouthConfig fields to override")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-
-
-def run(args) -> int:
-    cfg = MouthConfig(steps=args.steps, minutes=args.minutes)
-    if args.config:
-        cfg = cfg.replace(**json.loads(Path(args.config).read_text()))
-    base = Path(args.data)
-    find_videos(base)   # a clear error for a folder without videos
-
-    def listed(path: str) -> list[Path]:
-        if not Path(path).is_file():
-            raise UserError(f"{path} does not exist: give a text file naming one video of {base} per line")
-        videos = [base / line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
-        missing = [v.name for v in videos if not v.is_file()]
-        if missing or not videos:
-            raise UserError(f"{path} names {'no videos' if not videos else 'videos not in ' + str(base)}"
-                            f"{': ' + ', '.join(missing[:3]) if missing else ''}: fix the list or the folder")
-        return videos
-
-    best = train(args.data, args.out, cfg, listed(args.videos), listed(args.val), args.device,
-                 TqdmProgress("mouth painter"))
-    print(f"best: step {best.get('step')}, held-out mouth L1 {best.get('painter', 0):.4f} "
-          f"(warp {best.get('warp', 0):.4f}); weights: {Path(args.out) / BEST}")
-    return 0

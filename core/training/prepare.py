@@ -14,6 +14,7 @@ import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -99,7 +100,11 @@ def _shrink(rgb: np.ndarray, x0: int, y0: int, s: int, size: int) -> np.ndarray:
 
 
 def prepare(source: str | os.PathLike, out: str | os.PathLike, landmarks: str | os.PathLike | None = None,
-            max_side: int = 512, max_frames: int = 240, crf: int = 23, workers: int = 2) -> list[dict]:
+            max_side: int = 512, max_frames: int = 240, crf: int = 23, workers: int = 2,
+            on_video: Callable[[Path, dict | UserError], None] | None = None) -> list[dict]:
+    """Every video of `source` cut down into `out` (`prepare_video`), `workers` at a time; returns what
+    each prepared video holds. A video that cannot be prepared is skipped: `on_video` is told each one's
+    outcome (what it holds, or the UserError that skipped it) as it comes."""
     videos = find_videos(source)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -107,28 +112,13 @@ def prepare(source: str | os.PathLike, out: str | os.PathLike, landmarks: str | 
     done = []
     with ProcessPoolExecutor(workers) as pool:
         jobs = {pool.submit(prepare_video, v, out, landmarks, max_side, max_frames, crf): v for v in videos}
-        for job in jobs:
+        for job, video in jobs.items():
             try:
                 done.append(job.result())
-                print(json.dumps(done[-1]), flush=True)
+                outcome = done[-1]
             except UserError as e:
-                print(f"skipped {jobs[job].name}: {e}", flush=True)
+                outcome = e
+            if on_video is not None:
+                on_video(video, outcome)
     (out / "prepared.json").write_text(json.dumps(done, indent=1))
     return done
-
-
-def add_arguments(p) -> None:
-    p.add_argument("source", help="folder of talking-head videos")
-    p.add_argument("--out", required=True, help="folder for the cut videos (their landmarks go in OUT/.landmarks)")
-    p.add_argument("--landmarks", help="folder for the native-pixel landmark caches (default: OUT/../landmarks)")
-    p.add_argument("--max-side", type=int, default=512, help="largest side of a cut, in pixels (never scaled up)")
-    p.add_argument("--max-frames", type=int, default=240, help="frames kept per video, evenly spread")
-    p.add_argument("--crf", type=int, default=23, help="H.264 quality (lower: better and larger)")
-    p.add_argument("--workers", type=int, default=2, help="videos prepared at once")
-
-
-def run(args) -> int:
-    done = prepare(args.source, args.out, args.landmarks, args.max_side, args.max_frames, args.crf, args.workers)
-    total = sum(d["bytes"] for d in done)
-    print(f"{len(done)} videos, {sum(d['frames'] for d in done)} frames, {total / 2**20:.1f} MiB in {args.out}")
-    return 0

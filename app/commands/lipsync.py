@@ -1,15 +1,12 @@
-"""`python -m core lipsync AUDIO --out KEYS.json`: expression curves from the speech in a sound or video file.
-
-Defines `add_arguments(parser)` and `run(args) -> int` like every command (see `app/cli.py`).
-"""
+"""`python -m core lipsync AUDIO --out KEYS.json`: expression curves from the speech in a sound or video file."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from ..errors import UserError
-from ..text_file import read_text
+from ...core.errors import UserError
+from ..output import TqdmProgress, write_data
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_transcript(value: str | None) -> str | None:
     """The transcript's text: `value` itself, or the contents of the file it names."""
+    from ...core.text_file import read_text
+
     if value is None:
         return None
     path = Path(value)
@@ -45,8 +44,7 @@ def read_transcript(value: str | None) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..progress import TqdmProgress
-    from .sync import lipsync
+    from ...core.lipsync.sync import lipsync
 
     transcript = read_transcript(args.transcript)
     out = None if args.out == "-" else Path(args.out)
@@ -60,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.close()
     if out is None:
-        sys.stdout.write(curves.to_json())
-        sys.stdout.flush()
+        write_data(curves.to_json())
     else:
         curves.save(out)
         print(f"wrote {out}: {curves.frame_count} frames at {curves.fps:g} fps, "

@@ -16,16 +16,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
-from ..core.errors import UserError
-from ..core.progress import bar as progress_bar, report
-from .content_credentials import add_signing_arguments, signer_from_arguments
+from ...core.errors import UserError
+from ...core.progress import report
+from ..output import bar as progress_bar, info
+from .options import add_signing_arguments
 
 FORMATS = {"png8": ("png", 8), "png16": ("png", 16), "exr": ("exr", None)}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ...export.onnx_model import MIN_OPSET
+
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = "examples:\n" + __doc__.split("\n\n")[1] + "\n\n" + __doc__.split("\n\n")[2]
     sub = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
@@ -70,12 +71,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing video")
     add_signing_arguments(p)
 
-    from . import onnx_model
-
     p = sub.add_parser("onnx", help="export a person model to ONNX",
                        description="Export a person model as one ONNX file: input 'landmarks' (batch, 68, 2) in "
                                    "reference-image pixels, output 'image' (batch, 3, H, W) in [0, 1].")
-    onnx_model.add_arguments(p)
+    p.add_argument("person", help="person model file (.safetensors) from `python -m core finetune`")
+    p.add_argument("--out", required=True, help="the ONNX file to write (MODEL.onnx)")
+    p.add_argument("--opset", type=int, default=MIN_OPSET, help=f"ONNX opset, {MIN_OPSET} or newer "
+                   f"(default {MIN_OPSET})")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
 
 def _frames_arguments(p: argparse.ArgumentParser) -> None:
@@ -84,23 +87,19 @@ def _frames_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.what == "onnx":
-        from . import onnx_model
-
-        return onnx_model.run(args)
-    return {"sequence": _sequence, "flipbook": _flipbook, "video": _video}[args.what](args)
+    return {"sequence": _sequence, "flipbook": _flipbook, "video": _video, "onnx": _onnx}[args.what](args)
 
 
 def _source(args) -> list[tuple[int, Path]]:
     """(frame number, path) of every frame of the chosen sequence in FRAMES_DIR, in order."""
-    from .sequence import find_sequence, sequence_numbers
+    from ...export.sequence import find_sequence, sequence_numbers
 
     name, ext, _ = find_sequence(args.frames, args.name)
     return list(sequence_numbers(args.frames, name, ext).items())
 
 
 def _sequence(args) -> int:
-    from .sequence import SequenceWriter, read_srgb
+    from ...export.sequence import SequenceWriter, read_srgb
 
     source = _source(args)
     ext, depth = FORMATS[args.format]
@@ -116,13 +115,15 @@ def _sequence(args) -> int:
             report(bar, k + 1, len(source), "sequence: frames")
     if bar:
         bar.close()
-    print(f"{len(writer.written)} frames written to {writer.folder} as {args.format}")
+    info(f"{len(writer.written)} frames written to {writer.folder} as {args.format}")
     return 0
 
 
 def _flipbook(args) -> int:
-    from .flipbook import scale_frames, write_flipbook
-    from .sequence import read_srgb
+    import numpy as np
+
+    from ...export.flipbook import scale_frames, write_flipbook
+    from ...export.sequence import read_srgb
 
     source = _source(args)
     out = Path(args.out)
@@ -142,12 +143,12 @@ def _flipbook(args) -> int:
                                     signer=signer)
     if bar:
         bar.close()
-    print(f"wrote {atlas} and {sidecar} ({len(frames)} frames)")
+    info(f"wrote {atlas} and {sidecar} ({len(frames)} frames)")
     return 0
 
 
 def _video(args) -> int:
-    from .video import sequence_frames, write_video
+    from ...export.video import sequence_frames, write_video
 
     source = _source(args)
     signer = _signer(args, "mp4")
@@ -158,15 +159,27 @@ def _video(args) -> int:
     if bar:
         bar.close()
     sound = f", sound from {args.audio}" if args.audio else ""
-    print(f"wrote {path} ({len(source)} frames at {args.fps:g} fps{sound})")
+    info(f"wrote {path} ({len(source)} frames at {args.fps:g} fps{sound})")
+    return 0
+
+
+def _onnx(args) -> int:
+    from ...export.onnx_model import INPUT, OUTPUT, data_file, export_person
+
+    path = export_person(args.person, args.out, opset=args.opset, overwrite=args.overwrite)
+    size = sum(p.stat().st_size for p in (path, data_file(path)) if p.exists())
+    info(f"wrote {path} ({size / 1e6:.1f} MB, opset {args.opset}; input '{INPUT}' (batch, 68, 2), "
+          f"output '{OUTPUT}' (batch, 3, H, W))")
     return 0
 
 
 def _signer(args, ext: str):
     """The signer the options ask for, after printing the signing status line (EXR: no C2PA binding)."""
+    from ...export.content_credentials import open_signer
+
     if ext == "exr":
-        print("no Content Credentials: C2PA has no EXR binding; frames carry XMP and the watermark")
+        info("no Content Credentials: C2PA has no EXR binding; frames carry XMP and the watermark")
         return None
-    signer, status = signer_from_arguments(args)
-    print(status.message)
+    signer, status = open_signer(args.c2pa_key, args.c2pa_cert, enabled=not args.no_c2pa)
+    info(status.message)
     return signer

@@ -1,19 +1,16 @@
-"""`python -m core evaluate VIDEO...`: the protocol on videos, a table, a contact sheet and JSON scores."""
+"""`python -m core evaluate VIDEO...`: the self-reenactment protocol on videos, a table, a contact sheet and
+JSON scores (`core.evaluation`)."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 from pathlib import Path
 
-from ..atomic import write_json
-from ..errors import UserError
-from ..presets import DEFAULT_PRESET, PRESET_NAMES, preset_named
-from ..progress import bar, info, write_data
-from .methods import parse_methods
-from .protocol import SIZE
-from .score import evaluate
-from .report import format_table, summarize, write_contact_sheet
+from ...core.errors import UserError
+from ..output import bar, info, write_data
+from .options import add_preset_argument, check_json_folder, chosen_preset
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,17 +22,14 @@ def _outside_benchmarks(path: Path) -> Path:
     return path
 
 
-# --- Command line --------------------------------------------------------------------------------------------
-
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("videos", nargs="+", metavar="VIDEO", help="talking-head videos (one person, static camera)")
     parser.add_argument("--shots", type=int, default=1, metavar="T", help="reference frames per video (default 1)")
     parser.add_argument("--frames", type=int, default=16, metavar="N", help="test frames per video (default 16)")
     parser.add_argument("--methods", default="copy,warp,model",
                         help="comma-separated: copy, warp, model, dir:PATH (default copy,warp,model)")
     parser.add_argument("--person-prior", metavar="PATH", help="the prior the model method fine-tunes from")
-    parser.add_argument("--preset", default=DEFAULT_PRESET.name, choices=sorted(PRESET_NAMES), metavar="PRESET",
-                        help=f"fine-tuning preset of the model method (default {DEFAULT_PRESET.name})")
+    add_preset_argument(parser, "fine-tuning preset of the model method")
     parser.add_argument("--device", default="auto", help="device of the model method: auto, cpu, cuda (default auto)")
     parser.add_argument("--dump", type=Path, metavar="DIR",
                         help="write the last method's crops as DIR/<video stem>/gen_%%04d.png and the real ones as real_%%04d.png")
@@ -48,7 +42,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--verbose", action="store_true", help="also print one row per video and method")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
+    from ...core.atomic import write_json
+    from ...core.evaluation.methods import parse_methods
+    from ...core.evaluation.protocol import SIZE
+    from ...core.evaluation.report import format_table, summarize, write_contact_sheet
+    from ...core.evaluation.score import evaluate
+
     fit_bar = bar("fine-tune")
 
     def fitting(done: int, total: int, message: str) -> None:
@@ -58,12 +58,10 @@ def run(args) -> int:
         if done == total:
             fit_bar.close()  # the next video's fine-tuning starts a bar of its own
 
-    methods = parse_methods(args.methods, args.person_prior, preset_named(args.preset), args.device, fitting)
+    methods = parse_methods(args.methods, args.person_prior, chosen_preset(args), args.device, fitting)
     dump = _outside_benchmarks(args.dump) if args.dump else None
     sheet = _outside_benchmarks(args.contact_sheet)
-    to_stdout = args.json == "-"
-    if args.json and not to_stdout and not Path(args.json).resolve().parent.is_dir():
-        raise UserError(f"cannot write {args.json}: its folder does not exist; create it first")
+    check_json_folder(args.json)
     progress = bar("evaluate")
     try:
         results = evaluate(args.videos, methods, args.shots, args.frames, dump=dump, contact_sheet=True,
@@ -88,7 +86,7 @@ def run(args) -> int:
             "videos": [{"video": r.video, "frames": r.frames, "error": r.error, "notes": r.notes, "scores": r.scores}
                        for r in results],
         }
-        if to_stdout:
+        if args.json == "-":
             write_data(json.dumps(scores, indent=1, allow_nan=False))
         else:
             write_json(args.json, scores)
