@@ -1,4 +1,5 @@
-"""The layers of the package (docs/ARCHITECTURE.md) point one way, and the add-on loads without torch.
+"""The layers of the package (docs/ARCHITECTURE.md) point one way, the library has no command line, and the
+add-on loads without torch.
 
 core (the library) < export (file formats) < app (command line, worker, demo) < blender_addon (bpy): a layer
 imports only those below it, always relatively. One file is exempt: core/__main__.py, the launcher of
@@ -68,14 +69,35 @@ def test_layers_point_one_way_and_imports_are_relative():
     assert not problems, "\n".join(problems)
 
 
+def command_line_code(path: Path) -> list[str]:
+    """Where a module parses arguments (imports argparse) or prints (calls print)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: print()")
+    found += [f"{path.relative_to(ROOT)}:{line}: imports argparse" for line, module, _ in imports(path)
+              if module.split(".")[0] == "argparse"]
+    return found
+
+
+def test_the_library_parses_no_arguments_and_prints_nothing():
+    """Commands are app/commands/ modules: core and export return what they did, the command prints it."""
+    library = [p for p in package_files() if p.relative_to(ROOT).parts[0] in ("core", "export")]
+    problems = [p for path in library for p in command_line_code(path)]
+    assert not problems, "\n".join(problems)
+
+
 def test_the_check_catches_a_forbidden_import(tmp_path, monkeypatch):
-    """The check itself: an upward import, an absolute one and an escaping one are each reported."""
+    """The checks themselves: an upward import, an absolute one and an escaping one are each reported, and so
+    are argument parsing and printing."""
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     (tmp_path / "core").mkdir()
     bad = tmp_path / "core" / "bad.py"
     bad.write_text("from ..export import sequence\nfrom core.errors import UserError\nfrom ... import x\n")
     problems = layer_violations(bad)
     assert len(problems) == 3 and "a layer above" in problems[0] and "absolutely" in problems[1]
+    bad.write_text("import argparse\nprint('hello')\n")
+    assert sorted(command_line_code(bad)) == ["core/bad.py:1: imports argparse", "core/bad.py:2: print()"]
 
 
 ADDON_WITHOUT_HEAVY_LIBRARIES = textwrap.dedent("""

@@ -7,8 +7,9 @@ Two backends give the same 68 points in the same order:
 - **dlib**: dlib's HOG face detector and its 68-point regression-tree predictor (Kazemi & Sullivan 2014),
   shipped inside the `face-recognition-models` package, so it always works offline. 2D only.
 
-`backend="auto"` takes FAN where its weights load, else dlib, and says once (one line on stderr) which one
-is in use. Loaded backends are kept for the life of the process.
+`backend="auto"` takes FAN where its weights load, else dlib, and says once which one is in use: a warning
+of this module's logger, which a program that sets up no logging shows as one line on standard error.
+Loaded backends are kept for the life of the process.
 
 Faces are searched on a copy no longer than 1024 pixels, at native scale first and twice upsampled only if
 nothing is found: this finds faces down to about 40 pixels across without the false positives that
@@ -26,6 +27,7 @@ import contextlib
 import importlib.util
 import inspect
 import io
+import logging
 import sys
 import threading
 import warnings
@@ -43,6 +45,7 @@ DETECT_LONG_SIDE = 1024  # faces are searched on a copy at most this long
 FIT_FACE_SIDE = 200  # smaller faces are fitted on an enlarged copy of their region (dlib: whole pixels)
 
 Box = tuple[float, float, float, float]
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,7 @@ def load_backend(backend: str = "auto"):
                 raise UserError(f"no landmark backend can be loaded (fan: {_unavailable['fan']}; dlib: "
                                 f"{_unavailable['dlib']}); install dlib-bin and face-recognition-models")
             note = "" if _auto_choice == "fan" else f" (FAN skipped: {_unavailable['fan']})"
-            print(f"landmarks: using {_DESCRIPTIONS[_auto_choice]}{note}", file=sys.stderr)
+            _log.warning("landmarks: using %s%s", _DESCRIPTIONS[_auto_choice], note)
         return _loaded[_auto_choice]
 
 
