@@ -6,7 +6,7 @@ it parses, calls the library and prints what it returns. Only the chosen command
 
 Conventions every command keeps (tests/test_cli.py checks them):
 - `python -m core --version` prints the version; every option has help text.
-- `--quiet` (added here to every command that has none of its own, but export's and the worker's): no progress
+- `--quiet` (added here to every command that has none of its own, but those in `OWN_CONVENTIONS`): no progress
   bars, no info lines; a command's result (a table, its JSON) stays. Progress bars appear only on a terminal;
   warnings and errors always show.
 - `--json -` (or `--out -` where the command's output is itself the JSON file) writes the JSON to standard

@@ -15,8 +15,8 @@ from talking_heads.app.cli import main
 from talking_heads.core import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
-OWNED_ELSEWHERE = {"export", "verify", "worker"}    # export/*'s commands keep their own conventions; the worker
-                                                   # speaks a protocol on stdout
+OWNED_ELSEWHERE = {"export", "verify", "worker"}    # export's and verify's keep their own conventions; the
+                                                   # worker speaks a protocol on stdout
 
 
 def parser_of(command: str) -> argparse.ArgumentParser:
