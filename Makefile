@@ -57,3 +57,13 @@ extension: env
 
 clean:
 	rm -rf out dist build
+
+# The real-window suite (tests/gui/): Debian's Blender 5.2 in a chroot on a private X server installs the linux
+# zip and goes down the artist's path, buttons pressed as in the sidebar, Esc and Ctrl+Z as real keys. As root
+# (the chroot is built once into /tmp/talking-heads-gui from apt's mirror); screenshots and log in out/gui/.
+.PHONY: test-gui
+test-gui: env
+	rm -rf build/gui/dist
+	$(PY) -m blender_addon.build --out build/gui/dist
+	bash tests/gui/setup.sh
+	bash tests/gui/run.sh build/gui/dist/talking_heads-*-linux_x64.zip
