@@ -216,7 +216,7 @@ def test_split_of_the_shared_media(shared_media):
     assert len(train) + len(val) == len(list((shared_media / "videos").glob("*.m[op][4v]")))
     stems = {p.stem for p in val}
     assert {"LIA-driving2", "DPE-d", "DPE-s", "styletalk-KristiNoem", "styletalk-reagan_clip1"} <= stems
-    assert sum(s.startswith("dreamtalk-W011") for s in stems) == 8 and len(stems) == 22
+    assert sum(s.startswith("dreamtalk-W011") for s in stems) == 8 and len(stems) >= 22  # the media only grows
     assert {"metrical-tracker-justin_video", "smirk-samples_skarsgard"} <= stems     # wide shots held out too
     assert not any("Obama" in p.stem or "W009" in p.stem for p in val)
 

@@ -388,20 +388,46 @@ def run_modal(operator, context, jobs, first_event=None, seen=None):
     raise AssertionError("the modal operator never finished")
 
 
-def test_modal_job_shows_progress_and_finishes(modal_job):
+def test_modal_job_shows_progress_and_finishes(modal_job, monkeypatch):
     operator, context, jobs = modal_job
     assert operator.start_modal(context) == {'RUNNING_MODAL'}
     assert jobs.job_running()
     assert operator.modal(context, Event('MOUSEMOVE')) == {'PASS_THROUGH'}  # Blender stays usable meanwhile
     seen = []
-    assert run_modal(operator, context, jobs, seen=seen) == {'FINISHED'}
+    shown = operator._step
+
+    def step(context, event, worker):  # what the progress bar holds after each tick that had progress
+        before = len(seen)
+        state = shown(context, event, worker)
+        if jobs.job_running() and jobs.ActiveJob.stage != "starting the worker" and before == len(seen):
+            seen.append((jobs.ActiveJob.fraction, jobs.ActiveJob.summary(), jobs.ActiveJob.stage))
+        return state
+
+    def event(context, e):  # every progress event, as it arrives (a fast job may end in the same tick)
+        if isinstance(e, module_protocol(jobs).Progress):
+            seen.append((e.done / max(e.total, 1), None, e.message))
+
+    monkeypatch.setattr(operator, "_step", step)
+    monkeypatch.setattr(operator, "job_event", event)
+    assert run_modal(operator, context, jobs) == {'FINISHED'}
     assert len(operator.result.points) == 68
     fractions = [fraction for fraction, _, _ in seen]
-    assert fractions and fractions == sorted(fractions) and fractions[-1] > 0
-    summaries = [summary for _, summary, _ in seen]
+    assert fractions and fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert all(stage.startswith("landmarks: ") for _, _, stage in seen)
+    summaries = [summary for _, summary, _ in seen if summary]
     assert all(s.startswith("Detect ") and s.count("left") == 1 for s in summaries)  # one estimate, never two
-    assert any(stage for _, _, stage in seen)
     assert not context.window_manager.timers and not jobs.job_running() and not jobs.ActiveJob.title
+    jobs.ActiveJob.title, jobs.ActiveJob.fraction, jobs.ActiveJob.left = "Fine-tune", 0.33, 108.0
+    try:  # the status bar of the report said "108 s left  33%, about 2 min left": now one estimate
+        assert jobs.ActiveJob.summary() == "Fine-tune 33%, about 2 min left"
+    finally:
+        jobs.ActiveJob.title, jobs.ActiveJob.fraction, jobs.ActiveJob.left = "", 0.0, None
+
+
+def module_protocol(jobs):
+    import importlib
+
+    return importlib.import_module(jobs.__name__.rpartition(".")[0].rpartition(".")[0] + ".app.protocol")
 
 
 def test_escape_cancels_the_modal_job(modal_job):
