@@ -19,7 +19,9 @@ from .properties import is_rig
 
 CATEGORY = "Talking Heads"
 SIDEBAR_WIDTH = 292  # the sidebar's default width in pixels at 1x (what an artist sees first)
-MARGIN_UNITS = 3.0   # the panel's borders, a sub-panel's indent and a label's icon, in UI units (20 px at 1x)
+# The region's tabs and the panel's borders (1.8 UI units) and a label's icon with its padding (2.1), measured
+# in a real Blender 5.2 window (tests/gui/label_ruler.py): a longer line is cut with "...".
+MARGIN_UNITS = 4.0
 
 
 class TALKINGHEADS_UL_references(bpy.types.UIList):

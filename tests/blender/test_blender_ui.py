@@ -12,9 +12,11 @@ import pytest
 STEPS = ["1. Reference", "2. Rig", "3. Animation", "4. Model", "5. Generate", "6. Preview", "7. Export"]
 ANIMATION_PARTS = ["Jaw", "Mouth", "Eyes", "Brows", "Cheeks and Nose", "Video or Track", "Lip Sync from Speech",
                    "iPhone Face Capture"]
-SIDEBAR = 292        # the sidebar's default width in pixels at 1x
-PANEL_MARGINS = 30   # the panel's borders and the region's scroll bar
-ICON, PADDING, SLIDER_VALUE = 20, 10, 40   # an icon, a button's text padding, a slider's "0.000"
+# Margins in pixels at 1x, as measured in a real Blender 5.2 window (tests/gui/label_ruler.py keeps the figures)
+SIDEBAR = 292        # the sidebar's default width
+PANEL_MARGINS = 36   # the region's category tabs and the panel's borders
+LABEL, ICON_LABEL = 16, 42                 # a label's padding, without and with an icon
+PADDING, ICON, SLIDER_VALUE = 22, 16, 40   # a button's padding, its icon, a slider's "0.000"
 
 
 def text_width(text: str) -> float:
@@ -84,7 +86,7 @@ class RecordingLayout:
 
     def label(self, text="", icon='NONE', **kwargs):
         self.log.append(("label", text))
-        self._add(text, text_width(text) + (ICON if icon != 'NONE' or "icon_value" in kwargs else 0))
+        self._add(text, text_width(text) + (ICON_LABEL if icon != 'NONE' or "icon_value" in kwargs else LABEL))
 
     def progress(self, factor=0.0, text="", **kwargs):
         self.log.append(("progress", text))
