@@ -177,13 +177,13 @@ def _xdotool(*arguments: str) -> None:
     subprocess.run(["xdotool", *arguments], check=True)
 
 
-def _point_at(region) -> None:
-    """Move the pointer to the middle of `region` (of the main window)."""
+def _point_at(region, from_top: int | None = None) -> None:
+    """Move the pointer to the middle of `region` (of the main window), or `from_top` pixels below its top."""
     window = main_window()
-    # Blender counts a region's y from the window's bottom, X from the screen's top.
     x = window.x + region.x + region.width // 2
-    y = window.y + window.height - (region.y + region.height // 2)
-    _xdotool("mousemove", str(x), str(y))  # X handles it before the next key or click: no need to wait
+    y = region.y + (region.height // 2 if from_top is None else region.height - from_top)
+    # Blender counts a region's y from the window's bottom, X from the screen's top.
+    _xdotool("mousemove", str(x), str(window.y + window.height - y))  # X keeps the order: no need to wait
 
 
 def press(keys: str) -> None:
@@ -197,7 +197,8 @@ def press(keys: str) -> None:
 def scroll_sidebar(down: bool) -> None:
     """Scroll the sidebar to its end (or back to its top) with the mouse wheel, as an artist reaches the last
     steps' panels; the pointer then goes back over the viewport (no tooltip in the screenshots)."""
-    _point_at(region_of(area_of('VIEW_3D'), 'UI'))
+    # Over the first panel: the sidebar overlaps the viewport, and a wheel over its empty part zooms the view.
+    _point_at(region_of(area_of('VIEW_3D'), 'UI'), from_top=int(40 * bpy.context.preferences.system.ui_scale))
     _xdotool("click", "--repeat", "60", "--delay", "10", "5" if down else "4")
     _point_at(region_of(area_of('VIEW_3D'), 'WINDOW'))
 

@@ -15,7 +15,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 ROOT=${GUI_ROOT:-/tmp/talking-heads-gui/root}
-OUT=${GUI_OUT:-$REPO/out/gui}
+OUT=$(realpath -m "${GUI_OUT:-$REPO/out/gui}")
 TIMEOUT=${GUI_TIMEOUT:-720}
 PY=$REPO/.venv/bin/python
 
@@ -26,7 +26,9 @@ fail() { echo "run.sh: $*" >&2; RC=2; exit 2; }
 [ -x "$PY" ] || fail "no $PY: run make env"
 ZIP=$(realpath "$1") && [ -f "$ZIP" ] || fail "no extension zip $1"
 SCRIPT=$(realpath "${2:-$HERE/artist_path.py}")
-case "$SCRIPT" in "$REPO"/*) ;; *) fail "$SCRIPT is outside the checkout, which is all the tree sees" ;; esac
+for path in "$SCRIPT" "$OUT"; do
+    case "$path" in "$REPO"/*) ;; *) fail "$path is outside the checkout, which is all of it the tree sees" ;; esac
+done
 # The interpreter .venv was made from: the worker's Python needs its files inside the tree too.
 BASE=$("$PY" -c 'import sys; print(sys.base_prefix)') || fail "$PY does not run"
 case "$BASE" in /|/usr|/usr/*|/bin|/lib*) fail "$PY is based on the system's Python ($BASE), which the tree cannot take: make .venv from another Python (pyenv, python.org)" ;; esac
