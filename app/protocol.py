@@ -4,7 +4,8 @@ One JSON line per message. The request is the first line on the worker's stdin: 
 ...fields}`. Events are lines on its stdout, `{"event": KIND, ...fields}`: `Progress` and `Warning` while it
 works, then exactly one final event, `Result` (the job's result fields), `Error` (a one-line message) or
 `Cancelled`. Both sides use these classes, so a field is named once; standard library only, so that
-Blender's Python imports it without the worker's packages.
+Blender's Python imports it without the worker's packages. The jobs themselves (each one's request, result
+and work, declared together) are app/worker_jobs.py's: defining a `Job` registers it here.
 """
 from __future__ import annotations
 
@@ -33,14 +34,35 @@ def _line(kind_key: str, kind: str, message) -> str:
     return json.dumps({kind_key: kind, **asdict(message)}, allow_nan=False)
 
 
-# --- jobs: the request -----------------------------------------------------------------------------------------
+# --- jobs: the request, and its result ---------------------------------------------------------------------------
+
+@dataclass
+class JobResult:
+    """The fields of a job's Result event."""
+
+
+JOBS: dict[str, type["Job"]] = {}   # every job by its NAME, filled as app/worker_jobs.py defines them
+
 
 @dataclass
 class Job:
-    """Every job carries `online`: Blender's "Allow Online Access" (`bpy.app.online_access`). With it off
-    the worker downloads nothing (`core.online`) and says what it skipped."""
+    """A request. A job class names itself (`NAME`), its result (`Result`) and does its work (`run`); defining
+    one registers it. Every job carries `online`: Blender's "Allow Online Access" (`bpy.app.online_access`).
+    With it off the worker downloads nothing (`core.online`) and says what it skipped."""
     NAME: ClassVar[str] = ""
+    Result: ClassVar[type[JobResult]] = JobResult
     online: bool = field(default=True, kw_only=True)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.NAME:
+            if cls.NAME in JOBS:
+                raise TypeError(f"two jobs are named {cls.NAME!r}")
+            JOBS[cls.NAME] = cls
+
+    def run(self, progress) -> JobResult:
+        """Do the work (in the worker), reporting `progress(done, total, message)`; return the result."""
+        raise NotImplementedError
 
     def to_json(self) -> str:
         return _line("job", self.NAME, self)
@@ -53,170 +75,6 @@ class Job:
         except (ValueError, TypeError, KeyError, AttributeError):
             raise ProtocolError(f"no valid request (one JSON line with a \"job\" among {', '.join(JOBS)})") from None
         return build(cls, data, "request")
-
-@dataclass
-class InfoJob(Job):
-    """What the worker's Python can do (the preferences' check button)."""
-    NAME: ClassVar[str] = "info"
-
-
-@dataclass
-class DetectJob(Job):
-    """The landmarks of one reference photo, with the depths the rig is built from."""
-    NAME: ClassVar[str] = "detect"
-    image: str
-    reference_copy: str | None = None   # where to write the decoded photo as Blender will show it
-    backend: str = "auto"
-
-
-@dataclass
-class TrackJob(Job):
-    """A driving video (landmarks extracted) or a track file, retargeted onto the reference's points."""
-    NAME: ClassVar[str] = "track"
-    source: str
-    out: str
-    reference_points: list
-    image_size: list
-    mode: str = "relative"
-    backend: str = "auto"
-
-
-@dataclass
-class FinetuneJob(Job):
-    NAME: ClassVar[str] = "finetune"
-    images: list
-    out: str
-    preset: str = "fast"
-    device: str = "auto"
-    steps: int | None = None
-
-
-@dataclass
-class GenerateJob(Job):
-    NAME: ClassVar[str] = "generate"
-    person: str
-    track: str
-    out_dir: str
-    name: str = "frame_"
-    device: str = "auto"
-    alpha: bool = False             # RGBA frames: the head opaque, the rest transparent (the head matte)
-    c2pa_key: str | None = None     # the user's C2PA signing key and certificate (PEM files); None: the
-    c2pa_cert: str | None = None    # installation's local identity
-
-
-@dataclass
-class LipsyncJob(Job):
-    """Expression curves (docs/EXPRESSION_CURVES.md) from the speech in a sound or video file."""
-    NAME: ClassVar[str] = "lipsync"
-    audio: str
-    out: str
-    fps: float
-    transcript: str | None = None
-    intensity: float = 1.0
-    recogniser: str = "phones"
-
-
-@dataclass
-class ExportOnnxJob(Job):
-    """The person model as ONNX, for the live preview."""
-    NAME: ClassVar[str] = "export_onnx"
-    person: str
-    out: str
-
-
-@dataclass
-class ExportVideoJob(Job):
-    """The generated frames (`name`####.png in `frames`) as an MP4 at `fps`."""
-    NAME: ClassVar[str] = "export_video"
-    frames: str
-    out: str
-    fps: float
-    name: str = "frame_"
-
-
-JOBS: dict[str, type[Job]] = {cls.NAME: cls for cls in (InfoJob, DetectJob, TrackJob, FinetuneJob, GenerateJob,
-                                                         LipsyncJob, ExportOnnxJob, ExportVideoJob)}
-
-
-# --- results: the fields of a job's Result event -------------------------------------------------------------
-
-@dataclass
-class JobResult:
-    pass
-
-
-@dataclass
-class InfoResult(JobResult):
-    python: str
-    core: str
-    numpy: str
-    torch: str
-    cuda: bool
-    device: str
-
-
-@dataclass
-class DetectResult(JobResult):
-    image: str
-    reference_copy: str | None
-    size: list              # [width, height]
-    backend: str
-    faces_found: int
-    box: list
-    points: list            # (68, 2) pixels
-    depths: list            # (68,)
-    depth_source: str       # "detector" or "generic face"
-
-
-@dataclass
-class TrackResult(JobResult):
-    track: str
-    frames: int
-    fps: float
-    filled: int             # frames without a face, filled in
-
-
-@dataclass
-class FinetuneResult(JobResult):
-    person: str
-
-
-@dataclass
-class GenerateResult(JobResult):
-    frames: list
-
-
-@dataclass
-class LipsyncResult(JobResult):
-    curves: str             # the expression-curve file
-    frames: int
-    fps: float
-    duration: float | None  # seconds of audio
-    keys: list              # the shape-key names it animates
-
-
-@dataclass
-class ExportOnnxResult(JobResult):
-    onnx: str
-
-
-@dataclass
-class ExportVideoResult(JobResult):
-    video: str
-    frames: int
-
-
-@dataclass
-class InstallResult(JobResult):
-    """What blender_addon/environment.py (the environment installer, a script of its own) ends with."""
-    python: str
-
-
-RESULTS: dict[type[Job], type[JobResult]] = {
-    InfoJob: InfoResult, DetectJob: DetectResult, TrackJob: TrackResult, FinetuneJob: FinetuneResult,
-    GenerateJob: GenerateResult, LipsyncJob: LipsyncResult, ExportOnnxJob: ExportOnnxResult,
-    ExportVideoJob: ExportVideoResult,
-}
 
 
 # --- events: the answer, line by line --------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Blender's own Python has no torch, so the add-on starts this worker with a Python that has (chosen in the
 add-on's preferences) and talks to it in JSON lines, the messages of `app.protocol`:
 
-- **The request** is the first line on stdin: one job (`protocol.JOBS` lists them).
+- **The request** is the first line on stdin: one job (app/worker_jobs.py declares them; each one's `run`
+  does its work).
 - **Events** are lines on stdout: progress while working, warnings for anything the user should know, then
   exactly one result, error (a one-line message, as UserError has it) or cancelled. The exit status is 0, 2
   or 130 accordingly (1 for an internal error).
@@ -25,7 +26,6 @@ way the work is cancelled and, if it has not stopped within `GRACE_SECONDS`, the
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import sys
 import threading
@@ -35,7 +35,7 @@ import warnings
 
 from ..core import online
 from ..core.errors import Cancelled, UserError, one_line
-from . import protocol
+from . import protocol, worker_jobs  # noqa: F401  (worker_jobs: defining the jobs registers them)
 
 GRACE_SECONDS = 5.0
 PROGRESS_INTERVAL = 0.1  # at most ten progress events a second; the first and the last always go out
@@ -109,140 +109,6 @@ class ProgressEvents:
             self.channel.send(protocol.Progress(done=int(done), total=int(total), message=str(message)))
 
 
-# --- jobs: each takes its request and a progress callback, and returns its result --------------------------
-
-def info_job(job: protocol.InfoJob, progress) -> protocol.InfoResult:
-    """What this Python can do: versions, and whether CUDA is there (the preferences' check button)."""
-    import numpy
-    import torch
-
-    from ..core import __version__
-
-    cuda = torch.cuda.is_available()
-    return protocol.InfoResult(python=sys.version.split()[0], core=__version__, numpy=numpy.__version__,
-                               torch=torch.__version__, cuda=cuda,
-                               device=torch.cuda.get_device_name(0) if cuda else "CPU")
-
-
-def detect_job(job: protocol.DetectJob, progress) -> protocol.DetectResult:
-    """Landmarks of one reference photo, with the per-landmark depths the rig is built from."""
-    from ..core.images import load_image, write_png
-    from ..core.landmarks.detect import detect_landmarks
-    from ..core.landmarks.face3d import lift
-    from ..core.rig import face_depths
-
-    progress(0, 3, "landmarks: loading the detector")
-    image = load_image(job.image)
-    found = detect_landmarks(image, backend=job.backend, with_3d=True)
-    progress(1, 3, "landmarks: depth")
-    depths = face_depths(found.points3d if found.points3d is not None else lift(found.points))
-    if job.reference_copy:
-        progress(2, 3, "landmarks: writing the reference")
-        write_png(job.reference_copy, image)   # the decoded reference (upright, sRGB) as Blender will show it
-    progress(3, 3, "landmarks: done")
-    return protocol.DetectResult(
-        image=str(job.image), reference_copy=job.reference_copy, size=[int(image.shape[1]), int(image.shape[0])],
-        backend=found.backend, faces_found=found.faces_found, box=[float(v) for v in found.box],
-        points=_rounded(found.points), depths=_rounded(depths),
-        depth_source="detector" if found.points3d is not None else "generic face")
-
-
-def track_job(job: protocol.TrackJob, progress) -> protocol.TrackResult:
-    """A driving video (landmarks extracted here) or a track file, retargeted onto the reference's points."""
-    import numpy as np
-
-    from ..core.landmarks.track import Track, extract_track, retarget
-
-    if job.source.lower().endswith(".json"):
-        driver = Track.load(job.source)
-    else:
-        driver = extract_track(job.source, progress=progress, backend=job.backend)
-    reference = np.asarray(job.reference_points, dtype=np.float32)
-    size = tuple(int(v) for v in job.image_size)
-    points = retarget(driver, reference, mode=job.mode)
-    Track(points, driver.frames, driver.filled, driver.fps, size, driver.stride, driver.source).save(job.out)
-    return protocol.TrackResult(track=str(job.out), frames=len(driver), fps=float(driver.fps),
-                                filled=int(driver.filled.sum()))
-
-
-def finetune_job(job: protocol.FinetuneJob, progress) -> protocol.FinetuneResult:
-    from ..core.presets import preset_named
-    from ..core.training.finetune import finetune
-
-    path = finetune(job.images, job.out, preset=preset_named(job.preset), device=job.device, progress=progress,
-                    steps=job.steps or None)
-    return protocol.FinetuneResult(person=str(path))
-
-
-def generate_job(job: protocol.GenerateJob, progress) -> protocol.GenerateResult:
-    from .generate import generate
-
-    # The head matte and the user's own signing identity are passed only when asked for, so that a worker
-    # whose generate() lacks them still renders plain frames (and says clearly why it cannot do more).
-    options = {"alpha": True} if job.alpha else {}
-    if job.c2pa_key or job.c2pa_cert:
-        options.update(c2pa_key=job.c2pa_key or None, c2pa_cert=job.c2pa_cert or None)
-    supported = inspect.signature(generate).parameters
-    unsupported = [name for name in options if name not in supported]
-    if unsupported:
-        what = "the head matte (alpha)" if unsupported == ["alpha"] else "signing with your own C2PA key"
-        raise UserError(f"this worker cannot do {what} yet; update the extension (or turn the option off)")
-    frames = generate(job.person, job.track, job.out_dir, name=job.name, device=job.device, progress=progress,
-                      **options)
-    return protocol.GenerateResult(frames=frames)
-
-
-def lipsync_job(job: protocol.LipsyncJob, progress) -> protocol.LipsyncResult:
-    """Expression curves from the speech in a sound or video file, written to `job.out`."""
-    from ..core.lipsync.sync import lipsync
-
-    curves = lipsync(job.audio, fps=float(job.fps), transcript=job.transcript or None, intensity=job.intensity,
-                     progress=progress, recogniser=job.recogniser)
-    curves.save(job.out)
-    return protocol.LipsyncResult(curves=str(job.out), frames=curves.frame_count, fps=float(curves.fps),
-                                  duration=curves.duration, keys=list(curves.keys))
-
-
-def export_onnx_job(job: protocol.ExportOnnxJob, progress) -> protocol.ExportOnnxResult:
-    """The person model as ONNX, for the add-on's live preview (onnxruntime in Blender's Python)."""
-    from ..export.onnx_model import export_person
-
-    progress(0, 1, "ONNX: exporting and verifying")
-    path = export_person(job.person, job.out, overwrite=True)
-    progress(1, 1, "ONNX: done")
-    return protocol.ExportOnnxResult(onnx=str(path))
-
-
-def export_video_job(job: protocol.ExportVideoJob, progress) -> protocol.ExportVideoResult:
-    """The generated frames (`name`####.png in `frames`) as an H.264 MP4 at the scene's frame rate."""
-    from ..export.sequence import read_srgb, sequence_numbers
-    from ..export.video import write_video
-
-    paths = list(sequence_numbers(job.frames, job.name, "png").values())
-    if not paths:
-        raise UserError(f"{job.frames} holds no generated frames; generate them first")
-
-    def frames():
-        for path in paths:
-            pixels = read_srgb(path)
-            yield pixels[..., :3] * pixels[..., 3:] if pixels.shape[2] == 4 else pixels
-
-    path = write_video(job.out, frames(), float(job.fps), overwrite=True, total=len(paths), progress=progress)
-    return protocol.ExportVideoResult(video=str(path), frames=len(paths))
-
-
-JOBS = {
-    protocol.InfoJob: info_job,
-    protocol.DetectJob: detect_job,
-    protocol.TrackJob: track_job,
-    protocol.FinetuneJob: finetune_job,
-    protocol.GenerateJob: generate_job,
-    protocol.LipsyncJob: lipsync_job,
-    protocol.ExportOnnxJob: export_onnx_job,
-    protocol.ExportVideoJob: export_video_job,
-}
-
-
 def _forward(channel: Channel, warning: warnings.WarningMessage) -> None:
     """Our own warnings (several faces found, a downscaled photo) go to the user; libraries' to stderr."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -251,12 +117,6 @@ def _forward(channel: Channel, warning: warnings.WarningMessage) -> None:
         channel.send(protocol.Warning(message=one_line(str(warning.message))))
     else:
         warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
-
-
-def _rounded(values) -> list:
-    import numpy as np
-
-    return np.round(np.asarray(values, dtype=np.float64), 4).tolist()
 
 
 def install_socket_guard(record: str) -> None:
@@ -321,7 +181,7 @@ def _serve(channel: Channel, cancel: CancelWatch, request_line: str) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = JOBS[type(request)](request, progress)
+            result = request.run(progress)
         for warning in caught:
             _forward(channel, warning)
     except UserError as e:

@@ -12,8 +12,9 @@ geometry is `core.rig` (numpy), and everything that needs torch runs in a worker
                  status bar's progress bar
 - `preview`      the live preview while scrubbing (the person model's ONNX export in onnxruntime)
 - `panels`       the "Talking Heads" sidebar tab
-and, registering nothing: `compat` (every difference between Blender versions), `rig_objects`, `materials`, `driver`, `keyframes`, `sound`, `track_file`, `worker_client`; `build` packages the
-extension and `environment` creates the worker's environment (neither imports bpy).
+and, registering nothing: `compat` (every difference between Blender versions), `rig_objects`,
+`materials`, `driver`, `keyframes`, `sound`, `thumbnail`, `track_file`, `worker_client`; `build` packages the
+extension (no bpy). The worker's jobs are app/worker_jobs.py's (the add-on builds their requests).
 
 Modules that touch bpy are imported by `register`, so that `python -m blender_addon.build` runs without it.
 """

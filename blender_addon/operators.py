@@ -21,7 +21,7 @@ import bpy
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
-from ..app import protocol
+from ..app import protocol, worker_jobs
 from ..core import rig as geometry
 from ..core.capture.live_link import read_face_capture
 from ..core.errors import UserError
@@ -31,7 +31,7 @@ from . import compat, driver, keyframes, materials, preferences, preview, rig_ob
 from .jobs import WorkerJob
 from .compat import BLEND_RELATIVE
 from .properties import is_rig
-from .worker_client import WorkerProcess
+from .worker_client import WorkerProcess, worker_command, worker_environment
 
 IMAGE_FILES = "*.png;*.jpg;*.jpeg;*.tif;*.tiff;*.bmp;*.webp;*.exr"
 LANDMARKS_PROPERTY = "talking_heads_landmarks"  # the reference's 68 landmarks, kept on the rig object
@@ -191,7 +191,7 @@ class TALKINGHEADS_OT_build_rig(WorkerJob, bpy.types.Operator):
         self._name = _unique_object_name(f"{bpy.path.display_name_from_filepath(path)} rig")
         folder = rig_folder(self._name) if bpy.data.filepath else bpy.app.tempdir
         self._copy = os.path.join(folder, f"{bpy.path.clean_name(self._name)} reference.png")
-        return protocol.DetectJob(image=path, reference_copy=self._copy)
+        return worker_jobs.DetectJob(image=path, reference_copy=self._copy)
 
     def _photo(self, context) -> str:
         if self.filepath:
@@ -208,7 +208,7 @@ class TALKINGHEADS_OT_build_rig(WorkerJob, bpy.types.Operator):
             raise UserError(f"{path}: no such file; choose the photo again")
         return path
 
-    def job_finished(self, context, result: protocol.DetectResult) -> None:
+    def job_finished(self, context, result: worker_jobs.DetectResult) -> None:
         image = bpy.data.images.load(self._copy)
         image.name = f"{self._name} reference"
         if bpy.data.filepath:
@@ -323,11 +323,11 @@ class TALKINGHEADS_OT_import_track(WorkerJob, bpy.types.Operator):
         image = rig.talking_heads.reference
         folder = rig_folder(rig.name) if bpy.data.filepath else bpy.app.tempdir
         self._out = os.path.join(folder, "imported_track.json")
-        return protocol.TrackJob(source=source, out=self._out, mode=self.mode,
+        return worker_jobs.TrackJob(source=source, out=self._out, mode=self.mode,
                                  reference_points=reference_landmarks(rig).tolist(),
                                  image_size=[int(image.size[0]), int(image.size[1])])
 
-    def job_finished(self, context, result: protocol.TrackResult) -> None:
+    def job_finished(self, context, result: worker_jobs.TrackResult) -> None:
         rig = scene_rig(context)
         scene = context.scene
         points, fps = track_file.read_track(self._out)
@@ -404,10 +404,10 @@ class TALKINGHEADS_OT_import_audio(WorkerJob, bpy.types.Operator):
         self._out = os.path.join(folder, f"lipsync_{stem}.json")
         self._source, self._rig_name = source, rig.name
         self._start = scene.frame_current if self.frame_start < 0 else self.frame_start
-        return protocol.LipsyncJob(audio=source, out=self._out, fps=scene_fps(scene),
+        return worker_jobs.LipsyncJob(audio=source, out=self._out, fps=scene_fps(scene),
                                    transcript=transcript.strip() or None, intensity=float(intensity))
 
-    def job_finished(self, context, result: protocol.LipsyncResult) -> None:
+    def job_finished(self, context, result: worker_jobs.LipsyncResult) -> None:
         scene = context.scene
         rig = bpy.data.objects.get(self._rig_name)
         if rig is None or rig.data.shape_keys is None:
@@ -523,10 +523,10 @@ class TALKINGHEADS_OT_finetune(WorkerJob, bpy.types.Operator):
                 images.append(path)
         self._rig_name = rig.name
         self._out = os.path.join(rig_folder(rig.name), "person.safetensors")
-        return protocol.FinetuneJob(images=images, out=self._out, preset=settings.finetune_preset,
+        return worker_jobs.FinetuneJob(images=images, out=self._out, preset=settings.finetune_preset,
                                     steps=settings.finetune_steps, device=preferences.worker_device(context))
 
-    def job_finished(self, context, result: protocol.FinetuneResult) -> None:
+    def job_finished(self, context, result: worker_jobs.FinetuneResult) -> None:
         rig = bpy.data.objects[self._rig_name]
         rig.talking_heads.person_model = bpy.path.relpath(result.person)
         self.report({'INFO'}, f"person model written to {rig.talking_heads.person_model}")
@@ -574,7 +574,7 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
         # alpha=... from a script or the panel; otherwise the Generate panel's setting
         self._alpha = self.alpha if self.properties.is_property_set("alpha") else scene.talking_heads.generate_alpha
         key, certificate = preferences.c2pa_identity(context)
-        return protocol.GenerateJob(person=person, track=track, out_dir=folder, name="frame_",
+        return worker_jobs.GenerateJob(person=person, track=track, out_dir=folder, name="frame_",
                                     device=preferences.worker_device(context), alpha=self._alpha,
                                     c2pa_key=key, c2pa_cert=certificate)
 
@@ -586,7 +586,7 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
         plane = rig.talking_heads.image_plane
         return [o for o in context.selected_objects if o not in (rig, plane)]
 
-    def job_finished(self, context, result: protocol.GenerateResult) -> None:
+    def job_finished(self, context, result: worker_jobs.GenerateResult) -> None:
         self._show_frames(context, len(self._frames))
         self.report({'INFO'}, f"{len(self._frames)} frames in //talking_heads/{os.path.basename(self._folder)}/")
 
@@ -629,11 +629,11 @@ class TALKINGHEADS_OT_export_video(WorkerJob, bpy.types.Operator):
         rig = scene_rig(context)
         folder = rig_folder(rig.name)
         scene = context.scene
-        return protocol.ExportVideoJob(frames=folder, name="frame_",
+        return worker_jobs.ExportVideoJob(frames=folder, name="frame_",
                                        out=os.path.join(folder, f"{bpy.path.clean_name(rig.name)}.mp4"),
                                        fps=scene.render.fps / scene.render.fps_base)
 
-    def job_finished(self, context, result: protocol.ExportVideoResult) -> None:
+    def job_finished(self, context, result: worker_jobs.ExportVideoResult) -> None:
         self.report({'INFO'}, f"wrote {bpy.path.relpath(result.video)} ({result.frames} frames)")
 
 
@@ -647,31 +647,14 @@ class TALKINGHEADS_OT_export_onnx(WorkerJob, bpy.types.Operator):
 
     def job_request(self, context) -> protocol.Job:
         rig = scene_rig(context)
-        return protocol.ExportOnnxJob(person=person_model_file(rig), out=os.path.join(rig_folder(rig.name), "person.onnx"))
+        return worker_jobs.ExportOnnxJob(person=person_model_file(rig), out=os.path.join(rig_folder(rig.name), "person.onnx"))
 
-    def job_finished(self, context, result: protocol.ExportOnnxResult) -> None:
+    def job_finished(self, context, result: worker_jobs.ExportOnnxResult) -> None:
         context.scene.talking_heads.preview_model = bpy.path.relpath(result.onnx)
         self.report({'INFO'}, f"wrote {context.scene.talking_heads.preview_model}; the live preview uses it")
 
 
 # --- the worker's environment (preferences) ----------------------------------------------------------------
-
-@dataclass(frozen=True)
-class InstallRequest:
-    """What the environment installer (environment.py, a script of its own, not the worker) is given."""
-
-    folder: str
-    requirements: str
-    wheelhouse: str | None = None   # a folder of wheels (offline), or None: the registries
-    torch: str = "cpu"              # the torch build: cpu or cuda
-
-
-def install_command(request: InstallRequest) -> list[str]:
-    """The environment installer's command line (Blender's own Python runs it)."""
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "environment.py")
-    command = [sys.executable, script, request.folder, request.requirements, "--torch", request.torch]
-    return command + (["--wheelhouse", request.wheelhouse] if request.wheelhouse else [])
-
 
 class TALKINGHEADS_OT_install_worker(WorkerJob, bpy.types.Operator):
     """Create the worker's Python environment in the extension's user folder and install the project's
@@ -683,7 +666,7 @@ class TALKINGHEADS_OT_install_worker(WorkerJob, bpy.types.Operator):
     bl_options = {'REGISTER', 'INTERNAL'}
     job_title = "Install"
 
-    def job_request(self, context) -> InstallRequest:
+    def job_request(self, context) -> worker_jobs.InstallJob:
         wheelhouse = preferences.install_source(context)
         if wheelhouse is None and not bpy.app.online_access:
             raise UserError("online access is off: allow it in Preferences > System > Network to download the "
@@ -691,17 +674,19 @@ class TALKINGHEADS_OT_install_worker(WorkerJob, bpy.types.Operator):
         requirements = os.path.join(preferences.extension_root(), "worker_requirements.txt")
         if not os.path.isfile(requirements):
             raise UserError(f"{requirements} is missing; reinstall the extension")
-        return InstallRequest(preferences.environment_folder(), requirements, wheelhouse,
-                              preferences.torch_build(context))
+        return worker_jobs.InstallJob(folder=preferences.environment_folder(), requirements=requirements,
+                                      wheelhouse=wheelhouse, torch=preferences.torch_build(context))
 
-    def job_process(self, context, request: InstallRequest) -> WorkerProcess:
-        return WorkerProcess(install_command(request), None, result_type=protocol.InstallResult)
+    def job_process(self, context, request: worker_jobs.InstallJob) -> WorkerProcess:
+        """The worker run by Blender's own Python: the environment with torch is what it is making."""
+        root = preferences.extension_root()
+        return WorkerProcess(worker_command(sys.executable), request, env=worker_environment(root), cwd=root)
 
     def job_event(self, context, event: protocol.Event) -> None:
         if isinstance(event, protocol.Progress):
             preferences.preferences(context).install_log = event.message[:200]
 
-    def job_finished(self, context, result: protocol.InstallResult) -> None:
+    def job_finished(self, context, result: worker_jobs.InstallResult) -> None:
         preferences.preferences(context).install_log = f"installed in {result.python}"
         self.report({'INFO'}, "the worker's environment is ready")
 
@@ -715,10 +700,10 @@ class TALKINGHEADS_OT_check_worker(WorkerJob, bpy.types.Operator):
     bl_options = {'REGISTER', 'INTERNAL'}
     job_title = "Check worker"
 
-    def job_request(self, context) -> protocol.InfoJob:
-        return protocol.InfoJob()
+    def job_request(self, context) -> worker_jobs.InfoJob:
+        return worker_jobs.InfoJob()
 
-    def job_finished(self, context, result: protocol.InfoResult) -> None:
+    def job_finished(self, context, result: worker_jobs.InfoResult) -> None:
         text = f"Python {result.python}, torch {result.torch}, {result.device}"
         preferences.preferences(context).worker_info = text
         self.report({'INFO'}, text)

@@ -16,7 +16,7 @@ import bpy
 from bpy.props import EnumProperty, StringProperty
 
 from ..core.errors import UserError
-from . import environment
+from ..app import environment
 
 ADDON_ID = __package__.rpartition(".")[0]  # the extension's module: bl_ext.<repository>.talking_heads
 ENV_FOLDER = "worker-env"
@@ -35,12 +35,6 @@ def environment_folder() -> str:
     return bpy.utils.extension_path_user(ADDON_ID, path=ENV_FOLDER)
 
 
-def environment_python(folder: str) -> str:
-    if sys.platform == "win32":
-        return os.path.join(folder, "Scripts", "python.exe")
-    return os.path.join(folder, "bin", "python")
-
-
 def worker_python(context=None) -> str:
     """The Python the worker runs with; UserError when there is none yet."""
     prefs = preferences(context)
@@ -49,7 +43,7 @@ def worker_python(context=None) -> str:
         if not os.path.isfile(path):
             raise UserError(f"the worker's Python {path} does not exist; fix the path in the add-on's preferences")
         return path
-    path = environment_python(environment_folder())
+    path = environment.environment_python(environment_folder())
     if not os.path.isfile(path):
         raise UserError("the worker has no Python yet: press Install in Edit > Preferences > Add-ons > "
                         "Talking Heads (or name a Python with torch there)")
@@ -162,7 +156,7 @@ class TALKINGHEADS_AP_preferences(bpy.types.AddonPreferences):
         layout.prop(self, "python_path")
         if not self.python_path:
             folder = environment_folder()
-            ready = os.path.isfile(environment_python(folder))
+            ready = os.path.isfile(environment.environment_python(folder))
             box = layout.box()
             box.label(text=("Environment: " if ready else "Not installed: ") + folder,
                       icon='CHECKMARK' if ready else 'ERROR')

@@ -13,7 +13,7 @@ import numpy as np
 import bpy
 from mathutils import Matrix
 
-from ..app import protocol
+from ..app import worker_jobs
 from ..core import rig as geometry
 from ..core.errors import UserError
 from . import compat, materials
@@ -55,7 +55,7 @@ def plane_model(rig, matrix_world=None) -> geometry.ImagePlane:
     return geometry.ImagePlane(matrix, tuple(settings.plane_size), (int(image.size[0]), int(image.size[1])))
 
 
-def build(context, name: str, image: bpy.types.Image, detection: protocol.DetectResult,
+def build(context, name: str, image: bpy.types.Image, detection: worker_jobs.DetectResult,
           distance: float) -> bpy.types.Object:
     """Create the image plane and the rig for `image`, whose landmarks and depths are in `detection`."""
     scene = context.scene

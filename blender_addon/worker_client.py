@@ -57,12 +57,12 @@ def worker_command(python: str) -> list[str]:
 
 class WorkerProcess:
     """One child process speaking the worker protocol; `request` is sent as its first line, and its result is
-    read as `result_type` (by default the request's)."""
+    read as the request's `Result`."""
 
-    def __init__(self, command: list[str], request: protocol.Job | None, env: dict[str, str] | None = None,
-                 cwd: str | None = None, result_type: type[protocol.JobResult] | None = None):
+    def __init__(self, command: list[str], request: protocol.Job, env: dict[str, str] | None = None,
+                 cwd: str | None = None):
         self.outcome: protocol.Event | None = None
-        self._result_type = result_type or protocol.RESULTS.get(type(request))
+        self._result_type = type(request).Result
         self._events: queue.Queue = queue.Queue()
         self._stderr = collections.deque(maxlen=STDERR_LINES)
         self._cancel_sent: float | None = None
@@ -78,12 +78,11 @@ class WorkerProcess:
             _running.add(self)
         threading.Thread(target=self._read_events, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
-        if request is not None:
-            try:
-                self.process.stdin.write(request.to_json() + "\n")
-                self.process.stdin.flush()
-            except OSError:
-                pass  # it died at once; the missing final event becomes the error
+        try:
+            self.process.stdin.write(request.to_json() + "\n")
+            self.process.stdin.flush()
+        except OSError:
+            pass  # it died at once; the missing final event becomes the error
 
     # --- reading ---------------------------------------------------------------------------------------------
     def _read_events(self) -> None:

@@ -169,7 +169,7 @@ def quick_rig(scene, module, astronaut_png):
 
     points = MEAN_FACE_CROP.astype(np.float64) * 1.2 + [60.0, 20.0]
     image = bpy.data.images.load(str(astronaut_png))
-    detection = module("app.protocol").DetectResult(
+    detection = module("app.worker_jobs").DetectResult(
         image=str(astronaut_png), reference_copy=None, size=[512, 512], backend="test", faces_found=1, box=[],
         points=points.tolist(), depths=face_depths(lift(points)).tolist(), depth_source="generic face")
     rig = module("blender_addon.rig_objects").build(bpy.context, "test rig", image, detection, 4.0)

@@ -50,11 +50,11 @@ def test_with_online_access_off_finetune_and_generate_make_no_network_attempt(ri
 def test_every_job_carries_the_setting(scene, module, online_access, monkeypatch):
     """`jobs.start_worker` stamps each request with bpy.app.online_access before it is sent."""
     jobs = module("blender_addon.jobs")
-    protocol = module("app.protocol")
+    protocol, worker_jobs = module("app.protocol"), module("app.worker_jobs")
     sent = []
     monkeypatch.setattr(jobs, "WorkerProcess", lambda command, request, **kw: sent.append(request))
     for flag in (False, True):
         online_access(flag)
-        jobs.start_worker(bpy.context, protocol.InfoJob())
+        jobs.start_worker(bpy.context, worker_jobs.InfoJob())
     assert [r.online for r in sent] == [False, True]
     assert protocol.Job.from_json(sent[0].to_json()).online is False

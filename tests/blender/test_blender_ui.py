@@ -286,13 +286,35 @@ def test_install_offline_needs_a_folder_and_registries_need_online_access(addon,
         prefs.install_source, prefs.wheelhouse, system.use_online_access = before
 
 
-def test_the_install_command_line(module, tmp_path):
-    operators = module("blender_addon.operators")
-    request = operators.InstallRequest("ENV", "REQ", str(tmp_path), "cuda")
-    command = operators.install_command(request)
-    assert command[1].endswith("environment.py") and command[2:] == ["ENV", "REQ", "--torch", "cuda",
-                                                                      "--wheelhouse", str(tmp_path)]
-    assert "--wheelhouse" not in operators.install_command(operators.InstallRequest("ENV", "REQ"))
+def test_install_runs_the_worker_with_blenders_own_python(addon, module, tmp_path):
+    """The environment with torch is what the install job makes: Blender's Python runs it, as any other job."""
+    import sys
+
+    operators, worker_jobs = module("blender_addon.operators"), module("app.worker_jobs")
+    prefs = bpy.context.preferences.addons[addon.__name__].preferences
+    before = (prefs.install_source, prefs.wheelhouse)
+    started = []
+
+    class Recorder:
+        def __init__(self, command, request, **kwargs):
+            started.append((command, request))
+
+    try:
+        prefs.install_source, prefs.wheelhouse = 'WHEELHOUSE', str(tmp_path)
+        operator = operators.TALKINGHEADS_OT_install_worker
+        request = operator.job_request(None, bpy.context)
+        assert isinstance(request, worker_jobs.InstallJob) and request.wheelhouse == str(tmp_path)
+        assert request.requirements.endswith("worker_requirements.txt") and request.torch in ("cpu", "cuda")
+        original = operators.WorkerProcess
+        operators.WorkerProcess = Recorder
+        try:
+            operator.job_process(None, bpy.context, request)
+        finally:
+            operators.WorkerProcess = original
+        (command, sent), = started
+        assert command[0] == sys.executable and command[1:4] == ["-m", "core", "worker"] and sent is request
+    finally:
+        prefs.install_source, prefs.wheelhouse = before
 
 
 def test_c2pa_identity_needs_both_files(addon, module, tmp_path):
@@ -361,7 +383,7 @@ def modal_job(module, astronaut_png, addon):
             self.reports.append((set(kind), message))
 
         def job_request(self, context):
-            return module("app.protocol").DetectJob(image=str(astronaut_png))
+            return module("app.worker_jobs").DetectJob(image=str(astronaut_png))
 
         def job_finished(self, context, result):
             self.result = result

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from talking_heads.app import protocol
+from talking_heads.app import protocol, worker_jobs
 from talking_heads.blender_addon.worker_client import (WorkerCancelled, WorkerError, WorkerProcess, running,
                                                        worker_command, worker_environment)
 
@@ -32,7 +32,7 @@ def start(request: protocol.Job) -> WorkerProcess:
 def test_result_and_progress_arrive_as_json_lines(astronaut_png, tmp_path):
     events = []
     copy = tmp_path / "reference.png"
-    result = start(protocol.DetectJob(image=str(astronaut_png), reference_copy=str(copy))).wait(events.append)
+    result = start(worker_jobs.DetectJob(image=str(astronaut_png), reference_copy=str(copy))).wait(events.append)
     assert isinstance(events[-1], protocol.Result)
     progress = [e for e in events if isinstance(e, protocol.Progress)]
     assert progress and progress[-1].done == progress[-1].total
@@ -46,7 +46,7 @@ def test_result_and_progress_arrive_as_json_lines(astronaut_png, tmp_path):
 
 def test_user_errors_come_back_as_one_line(tmp_path):
     with pytest.raises(WorkerError) as caught:
-        start(protocol.DetectJob(image=str(tmp_path / "missing.png"))).wait()
+        start(worker_jobs.DetectJob(image=str(tmp_path / "missing.png"))).wait()
     assert "no such file" in str(caught.value) and "\n" not in str(caught.value)
 
 
@@ -69,7 +69,7 @@ def test_library_output_cannot_reach_the_event_stream():
 
 
 def test_cancel_stops_the_work(astronaut_png):
-    worker = start(protocol.DetectJob(image=str(astronaut_png)))
+    worker = start(worker_jobs.DetectJob(image=str(astronaut_png)))
     while not any(isinstance(e, protocol.Progress) for e in worker.poll()):
         time.sleep(0.01)
     worker.cancel()
@@ -81,7 +81,7 @@ def test_cancel_stops_the_work(astronaut_png):
 def test_closing_stdin_cancels(astronaut_png):
     process = subprocess.Popen([WORKER_PYTHON, "-m", "core", "worker"], cwd=ROOT, stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    process.stdin.write(protocol.DetectJob(image=str(astronaut_png)).to_json() + "\n")
+    process.stdin.write(worker_jobs.DetectJob(image=str(astronaut_png)).to_json() + "\n")
     process.stdin.close()
     events = [json.loads(line) for line in process.stdout]
     assert events[-1] == {"event": "cancelled"} and process.wait(timeout=30) == 130
@@ -98,7 +98,7 @@ def test_worker_exits_when_its_parent_dies(astronaut_png, tmp_path):
               f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
               f"os._exit(0)\n")
     keeper = subprocess.Popen([sys.executable, "-c", parent], cwd=ROOT, stdin=subprocess.PIPE, text=True)
-    keeper.stdin.write(protocol.DetectJob(image=str(astronaut_png)).to_json() + "\n")
+    keeper.stdin.write(worker_jobs.DetectJob(image=str(astronaut_png)).to_json() + "\n")
     keeper.stdin.flush()
     keeper.wait(timeout=30)
     pid = int(pid_file.read_text())
@@ -144,48 +144,52 @@ def make_wheel(folder: Path, name: str = "tinypkg", version: str = "1.0") -> Pat
     return wheel
 
 
+def install(job) -> WorkerProcess:
+    """The worker as the Install button starts it: with Blender's own Python."""
+    return WorkerProcess(worker_command(sys.executable), job, env=worker_environment(str(ROOT)), cwd=str(ROOT))
+
+
 def test_the_environment_installs_offline_from_a_folder_of_wheels(tmp_path):
-    """The Install button's script, from a wheelhouse (pip --no-index --find-links): a virtual environment,
-    pip run in it with progress from its own output, then the environment's Python, which has the package."""
+    """The Install button's job from a wheelhouse (pip --no-index --find-links): a virtual environment, pip
+    run in it with progress from its own output (every step, as the job reports it; the worker sends at most
+    ten a second), then the environment's Python, which has the package."""
     wheels = tmp_path / "wheels"
     make_wheel(wheels)
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("# a package only the folder has\ntinypkg\n")
-    script = ROOT / "blender_addon" / "environment.py"
-    events = []
-    worker = WorkerProcess([sys.executable, str(script), str(tmp_path / "env"), str(requirements),
-                            "--wheelhouse", str(wheels), "--torch", "cpu"], None, result_type=protocol.InstallResult)
-    result = worker.wait(events.append)
-    progress = [e for e in events if isinstance(e, protocol.Progress)]
-    assert progress[0].message.startswith("install:")
-    assert any(f"the folder {wheels}" in e.message for e in progress)
-    done = [e.done for e in progress]
-    assert done == sorted(done) and done[-1] == progress[-1].total == 1000
+    progress = []
+    job = worker_jobs.InstallJob(folder=str(tmp_path / "env"), requirements=str(requirements), wheelhouse=str(wheels),
+                                 torch="cpu")
+    result = job.run(lambda done, total, message: progress.append((done, total, message)))
+    assert progress[0][2].startswith("install:")
+    assert any(f"the folder {wheels}" in message for _, _, message in progress)
+    done = [d for d, _, _ in progress]
+    assert done == sorted(done) and done[-1] == progress[-1][1] == 1000
     assert any(0 < d < 1000 for d in done)          # pip's own steps moved the bar on the way
-    assert any("Installing collected packages" in e.message for e in progress)
-    python = result.python
-    out = subprocess.run([python, "-c", "import sys, tinypkg; print(sys.prefix, tinypkg.VALUE)"],
+    assert any("Installing collected packages" in message for _, _, message in progress)
+    out = subprocess.run([result.python, "-c", "import sys, tinypkg; print(sys.prefix, tinypkg.VALUE)"],
                          capture_output=True, text=True)
     prefix, value = out.stdout.split()
     assert Path(prefix) == tmp_path / "env" and value == "42"
+    # and through the worker run by Blender's own Python, as the button starts it: the same environment
+    assert install(job).wait().python == result.python
 
 
 def test_a_folder_without_the_wheels_is_one_line(tmp_path):
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("no-such-package-anywhere\n")
     (tmp_path / "wheels").mkdir()
-    script = ROOT / "blender_addon" / "environment.py"
-    worker = WorkerProcess([sys.executable, str(script), str(tmp_path / "env"), str(requirements),
-                            "--wheelhouse", str(tmp_path / "wheels")], None, result_type=protocol.InstallResult)
+    job = worker_jobs.InstallJob(folder=str(tmp_path / "env"), requirements=str(requirements),
+                                 wheelhouse=str(tmp_path / "wheels"))
     with pytest.raises(WorkerError) as caught:
-        worker.wait()
+        install(job).wait()
     assert "pip failed" in str(caught.value) and "folder holds every wheel" in str(caught.value)
     assert "\n" not in str(caught.value)
 
 
 def test_pip_output_becomes_progress():
     """pip's lines as `--progress-bar raw` prints them: collecting, downloading with bytes, cached, installing."""
-    from talking_heads.blender_addon.environment import PipProgress
+    from talking_heads.app.environment import PipProgress
 
     lines = ["Collecting numpy<2", "  Downloading numpy-1.26.4-cp311-cp311-manylinux.whl.metadata (61 kB)",
              "Collecting torch==2.13.0", "Collecting filelock (from torch==2.13.0)",
@@ -207,7 +211,7 @@ def test_pip_output_becomes_progress():
 
 
 def test_the_torch_build(monkeypatch, tmp_path):
-    from talking_heads.blender_addon import environment
+    from talking_heads.app import environment
 
     monkeypatch.setattr(environment.sys, "platform", "linux")
     monkeypatch.setattr(environment, "nvidia_driver", lambda: "/usr/lib/x86_64-linux-gnu/libcuda.so.1")
@@ -246,7 +250,7 @@ def test_the_socket_guard_sees_a_download_attempt(astronaut_png, tmp_path, fan_w
     if fan_weights_cached:
         pytest.skip("face-alignment's weights are cached here: there is nothing to download")
     record = tmp_path / "attempts.txt"
-    result = guarded(record, protocol.DetectJob(image=str(astronaut_png), online=True)).wait()
+    result = guarded(record, worker_jobs.DetectJob(image=str(astronaut_png), online=True)).wait()
     assert result.backend == "dlib"
     assert record.is_file() and record.read_text().strip()
 
@@ -254,7 +258,7 @@ def test_the_socket_guard_sees_a_download_attempt(astronaut_png, tmp_path, fan_w
 def test_offline_detection_skips_the_download_and_says_so(astronaut_png, tmp_path, fan_weights_cached):
     record = tmp_path / "attempts.txt"
     events = []
-    result = guarded(record, protocol.DetectJob(image=str(astronaut_png), online=False)).wait(events.append)
+    result = guarded(record, worker_jobs.DetectJob(image=str(astronaut_png), online=False)).wait(events.append)
     assert len(result.points) == 68
     assert not record.exists(), record.read_text()
     if not fan_weights_cached:
@@ -267,7 +271,7 @@ def test_offline_detection_skips_the_download_and_says_so(astronaut_png, tmp_pat
 @pytest.mark.slow
 def test_offline_finetune_makes_no_network_attempt(astronaut_png, tmp_path):
     record = tmp_path / "attempts.txt"
-    job = protocol.FinetuneJob(images=[str(astronaut_png)], out=str(tmp_path / "person.safetensors"), steps=1,
+    job = worker_jobs.FinetuneJob(images=[str(astronaut_png)], out=str(tmp_path / "person.safetensors"), steps=1,
                                device="cpu", online=False)
     result = guarded(record, job).wait()
     assert Path(result.person).is_file()
@@ -315,7 +319,7 @@ def test_a_lipsync_job_writes_expression_curves(tmp_path):
     from talking_heads.core.lipsync.curves import ExpressionCurves
 
     out = tmp_path / "curves.json"
-    result = start(protocol.LipsyncJob(audio=str(write_wav(tmp_path / "ah.wav", vowels())), out=str(out),
+    result = start(worker_jobs.LipsyncJob(audio=str(write_wav(tmp_path / "ah.wav", vowels())), out=str(out),
                                        fps=30.0, online=False)).wait()
     curves = ExpressionCurves.load(out)
     assert result.curves == str(out) and result.frames == curves.frame_count == 126 and result.fps == 30.0
@@ -323,29 +327,22 @@ def test_a_lipsync_job_writes_expression_curves(tmp_path):
     assert curves.curve("jawOpen").max() > 0.2
 
 
-def test_generate_options_are_passed_only_when_asked_for(monkeypatch):
-    """alpha and the C2PA identity reach app.generate.generate only when set; a generate() without those
-    keyword arguments gets a one-line error instead of a crash."""
+@worker_code
+def test_a_generate_job_passes_its_options(monkeypatch):
+    """The head matte and the C2PA identity reach app.generate.generate as the job says (the worker ships in
+    the same zip as the add-on, so it is never asked what its generate() can do)."""
     from talking_heads.app import generate as generate_module
-    from talking_heads.app import worker
 
     calls = []
 
-    def plain(person, track, out_dir, *, name="frame_", device="auto", progress=None):
-        calls.append({})
-        return []
+    def recorded(person, track, out_dir, **options):
+        calls.append(dict(person=person, **options))
+        return ["o/frame_0000.png"]
 
-    def full(person, track, out_dir, *, name="frame_", device="auto", progress=None, alpha=False, c2pa_key=None,
-             c2pa_cert=None):
-        calls.append(dict(alpha=alpha, c2pa_key=c2pa_key, c2pa_cert=c2pa_cert))
-        return []
-
-    job = dict(person="p", track="t", out_dir="o")
-    monkeypatch.setattr(generate_module, "generate", plain)
-    worker.generate_job(protocol.GenerateJob(**job), None)
-    assert calls.pop() == {}
-    with pytest.raises(worker.UserError, match="head matte"):
-        worker.generate_job(protocol.GenerateJob(**job, alpha=True), None)
-    monkeypatch.setattr(generate_module, "generate", full)
-    worker.generate_job(protocol.GenerateJob(**job, alpha=True, c2pa_key="k.pem", c2pa_cert="c.pem"), None)
-    assert calls.pop() == dict(alpha=True, c2pa_key="k.pem", c2pa_cert="c.pem")
+    monkeypatch.setattr(generate_module, "generate", recorded)
+    job = worker_jobs.GenerateJob(person="p", track="t", out_dir="o", alpha=True, c2pa_key="k.pem", c2pa_cert="c.pem")
+    assert job.run(None).frames == ["o/frame_0000.png"]
+    (call,) = calls
+    assert call["alpha"] is True and call["c2pa_key"] == "k.pem" and call["c2pa_cert"] == "c.pem"
+    worker_jobs.GenerateJob(person="p", track="t", out_dir="o").run(None)
+    assert calls[-1]["alpha"] is False and calls[-1]["c2pa_key"] is None

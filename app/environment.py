@@ -1,15 +1,9 @@
-"""Create the worker's Python environment:
-`python environment.py FOLDER REQUIREMENTS [--wheelhouse DIR] [--torch auto|cpu|cuda]`.
-
-The add-on's Install button runs this script with Blender's own Python (which has `venv` and `ensurepip`),
-as a child process that speaks the worker's JSON-line protocol (app/protocol.py): progress events while pip
-works, then one `result` (the environment's Python) or `error`. It creates a virtual environment in FOLDER
-and installs REQUIREMENTS into it with pip; running it again updates it in place. Closing stdin (Esc in
-Blender) stops pip. No bpy, no imports from the project: it runs as a plain script (the add-on's preferences
-import it for `nvidia_driver`, `torch_build` and `wheelhouse_summary`).
+"""The worker's Python environment: a venv with the project's requirements, made by the add-on's Install
+button (the worker's `install` job, app/worker_jobs.py, which Blender's own Python runs: it has `venv` and
+`ensurepip`, and no torch yet). Standard library only. Running it again updates the environment in place.
 
 **Where from.** From the registries (PyPI, and PyTorch's own index for the chosen torch build), which needs
-the network; or, with `--wheelhouse DIR`, only from a folder of wheels the user copied in
+the network; or, with a wheelhouse, only from a folder of wheels the user copied in
 (`pip --no-index --find-links DIR`): nothing is downloaded.
 
 **Which torch.** `cpu`, or `cuda` where an NVIDIA driver is present (`nvidia_driver`: libcuda on Linux,
@@ -20,13 +14,14 @@ a folder: the torch wheel whose version label says that build (`+cpu`, `+cu128`)
 **Progress** is pip's own: a dry run (`--dry-run --report`) first says how many packages will be installed;
 then each package collected, each one downloaded (with its bytes: `--progress-bar raw`, pip 24.1 or newer,
 pip being upgraded first where the source has it) or taken from the cache or the folder moves the bar;
-installing is its last tenth (`PipProgress`).
+installing is its last tenth (`PipProgress`). The progress callback raising `Cancelled` (Esc in Blender)
+stops pip.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
@@ -34,16 +29,14 @@ import tempfile
 import threading
 import venv
 
+from ..core.errors import UserError
+from ..core.progress import Progress, report
+
 PYTORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 PYTORCH_CUDA_INDEX = "https://download.pytorch.org/whl/cu128"
 BUILDS = ("auto", "cpu", "cuda")
 RAW_PROGRESS_PIP = (24, 1)  # the first pip with --progress-bar raw
 DOWNLOAD_SHARE = 0.9        # of the bar: resolving and downloading; installing is the rest
-
-
-def send(event: str, **fields) -> None:
-    sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
-    sys.stdout.flush()
 
 
 def environment_python(folder: str) -> str:
@@ -231,21 +224,25 @@ def planned_packages(python: str, arguments: list[str]) -> int | None:
 
 # --- the install ------------------------------------------------------------------------------------------------
 
-def main(folder: str, requirements: str, wheelhouse: str | None = None, build: str = "auto") -> int:
-    send("progress", done=0, total=1000, message="install: creating the environment")
+STEPS = 1000  # the install's progress is reported in thousandths
+
+
+def install(folder: str, requirements: str, wheelhouse: str | None = None, build: str = "auto",
+            progress: Progress | None = None) -> str:
+    """Create (or update) the venv in `folder` and install `requirements` into it; returns its Python."""
+    if not os.path.isfile(requirements):
+        raise UserError(f"{requirements} is missing; reinstall the extension")
+    if wheelhouse and not os.path.isdir(wheelhouse):  # checked before anything is created
+        raise UserError(f"the folder of wheels {wheelhouse} does not exist; choose it again in the preferences")
+    report(progress, 0, STEPS, "install: creating the environment")
     try:
         venv.EnvBuilder(with_pip=True, upgrade_deps=False).create(folder)
     except (OSError, subprocess.CalledProcessError) as e:
-        send("error", message=f"cannot create a Python environment in {folder} ({e}); choose another Python "
-                              f"in the preferences")
-        return 2
+        raise UserError(f"cannot create a Python environment in {folder} ({e}); choose another Python in the "
+                        f"preferences") from None
     python = environment_python(folder)
     build = torch_build(build)
     if wheelhouse:
-        if not os.path.isdir(wheelhouse):
-            send("error", message=f"the folder of wheels {wheelhouse} does not exist; choose it again in the "
-                                  f"preferences")
-            return 2
         source = ["--no-index", "--find-links", wheelhouse]
         pinned = wheelhouse_torch(wheelhouse, build)
         extra = [pinned] if pinned else []
@@ -257,36 +254,55 @@ def main(folder: str, requirements: str, wheelhouse: str | None = None, build: s
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     raw = pip_version(python) >= RAW_PROGRESS_PIP
     arguments = [*source, "-r", requirements, *extra]
-    send("progress", done=0, total=1000, message=f"install: resolving the requirements ({where}, torch {build})")
+    report(progress, 0, STEPS, f"install: resolving the requirements ({where}, torch {build})")
     planned = planned_packages(python, arguments)
     tracker = PipProgress(planned if planned is not None else 4 * count_requirements(requirements))
     command = [python, "-m", "pip", "install", "--progress-bar", "raw" if raw else "off", *arguments]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               errors="replace", bufsize=1)
-    cancelled = threading.Event()
-    threading.Thread(target=_stop_on_stdin_close, args=(process, cancelled), daemon=True).start()
-    last = ""
-    for line in process.stdout:
-        update = tracker.feed(line)
-        if update is None:
-            continue
-        if not line.startswith("Progress "):
-            last = line.strip()
-        fraction, message = update
-        send("progress", done=round(1000 * fraction), total=1000, message=message[:200])
-    code = process.wait()
-    if cancelled.is_set():
-        send("cancelled")
-        return 130
-    if code != 0:
+    last = _run_pip(command, tracker, progress)
+    if last is not None:
         advice = ("check that the folder holds every wheel the requirements need, for this Python and platform"
                   if wheelhouse else "check the network connection")
-        send("error", message=f"pip failed ({last}); {advice}; the console shows pip's log")
-        return 2
+        raise UserError(f"pip failed ({last}); {advice}; the console shows pip's log")
     one_opencv(python, source)
-    send("progress", done=1000, total=1000, message="install: done")
-    send("result", python=python)
-    return 0
+    report(progress, STEPS, STEPS, "install: done")
+    return python
+
+
+def _run_pip(command: list[str], tracker: PipProgress, progress: Progress | None) -> str | None:
+    """Run pip, its output turned into progress; None when it succeeded, else its last line. Whatever stops
+    this (the progress callback's Cancelled) stops pip too."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               errors="replace", bufsize=1)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
+    last, fraction, message = "", 0.0, "install: starting pip"
+    try:
+        while True:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:  # pip is quiet: still ask, so a cancel is heard
+                report(progress, round(STEPS * fraction), STEPS, message)
+                continue
+            if line is None:
+                break
+            update = tracker.feed(line)
+            if update is None:
+                continue
+            if not line.startswith("Progress "):
+                last = line.strip()
+            fraction, message = update[0], update[1][:200]
+            report(progress, round(STEPS * fraction), STEPS, message)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        code = process.wait()
+    return None if code == 0 else last
+
+
+def _read_lines(stream, lines: queue.Queue) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)  # the end of pip's output
 
 
 def one_opencv(python: str, source: list[str]) -> None:
@@ -299,27 +315,3 @@ def one_opencv(python: str, source: list[str]) -> None:
     if version:
         subprocess.run([python, "-m", "pip", "install", "--quiet", "--force-reinstall", "--no-deps", *source,
                         f"opencv-python-headless=={version}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _stop_on_stdin_close(process: subprocess.Popen, cancelled: threading.Event) -> None:
-    for line in sys.stdin:
-        if line.strip() == "cancel":
-            break
-    if process.poll() is None:
-        cancelled.set()
-        process.terminate()
-
-
-def parse_arguments(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="environment.py", description=__doc__.splitlines()[0])
-    parser.add_argument("folder", help="the environment's folder (created, or updated in place)")
-    parser.add_argument("requirements", help="the requirements file to install")
-    parser.add_argument("--wheelhouse", default=None, help="install only from this folder of wheels (offline)")
-    parser.add_argument("--torch", default="auto", choices=BUILDS, help="torch's build (auto: CUDA where an "
-                        "NVIDIA driver is present)")
-    return parser.parse_args(argv)
-
-
-if __name__ == "__main__":
-    args = parse_arguments(sys.argv[1:])
-    raise SystemExit(main(args.folder, args.requirements, args.wheelhouse, args.torch))
