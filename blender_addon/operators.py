@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,6 +24,7 @@ from ..app import protocol, worker_jobs
 from ..core import rig as geometry
 from ..core.capture.live_link import read_face_capture
 from ..core.errors import UserError
+from ..core.geometry import retime
 from ..core.lipsync.curves import ExpressionCurves
 from . import compat, driver, keyframes, materials, preferences, preview, rig_objects, sound, thumbnail, \
     track_file
@@ -331,7 +331,7 @@ class TALKINGHEADS_OT_import_track(WorkerJob, bpy.types.Operator):
         rig = scene_rig(context)
         scene = context.scene
         points, fps = track_file.read_track(self._out)
-        points = track_file.resample(points, fps, scene.render.fps / scene.render.fps_base)
+        points = retime.resample(points, fps, scene_fps(scene))
         start = scene.frame_start if self.frame_start < 0 else self.frame_start
         frames = np.arange(start, start + len(points))
         shapes = self._track_shapes(context, rig, points)
@@ -413,7 +413,7 @@ class TALKINGHEADS_OT_import_audio(WorkerJob, bpy.types.Operator):
         if rig is None or rig.data.shape_keys is None:
             raise UserError(f"the rig {self._rig_name} is gone; build it again and import the speech again")
         curves = ExpressionCurves.load(self._out)
-        weights = resample_curves(curves.weights, curves.fps, scene_fps(scene))
+        weights = curves.resample(scene_fps(scene)).weights
         frames = self._start + np.arange(len(weights))
         blocks = rig.data.shape_keys.key_blocks
         present = [k for k in curves.keys if k in blocks]
@@ -425,16 +425,6 @@ class TALKINGHEADS_OT_import_audio(WorkerJob, bpy.types.Operator):
             scene.frame_end = int(frames[-1])
         self.report({'INFO'}, f"lip sync: keyed {len(present)} mouth keys of {rig.name} over frames "
                               f"{frames[0]}-{frames[-1]}, the sound from frame {frames[0]}{_missing_note(missing)}")
-
-
-def resample_curves(weights: np.ndarray, fps: float, target_fps: float) -> np.ndarray:
-    """Per-frame values (F, K) at `fps` sampled at `target_fps` (linearly; the same when the rates agree)."""
-    weights = np.asarray(weights, dtype=np.float64)
-    if abs(fps - target_fps) < 1e-6 or len(weights) == 1:
-        return weights
-    times = np.arange(int(np.floor((len(weights) - 1) / fps * target_fps + 1e-6)) + 1) / target_fps
-    source = np.arange(len(weights)) / fps
-    return np.stack([np.interp(times, source, weights[:, k]) for k in range(weights.shape[1])], axis=1)
 
 
 # --- animation from an iPhone face capture ----------------------------------------------------------------

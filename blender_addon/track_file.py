@@ -1,5 +1,5 @@
 """The rig's animation as a landmark track and back, through the project's track file
-(`core.landmarks.track_file`, which the worker reads as well), and resampling to the scene's frame rate."""
+(`core.landmarks.track_file`, which the worker reads as well)."""
 from __future__ import annotations
 
 import numpy as np
@@ -30,16 +30,3 @@ def read_track(path: str) -> tuple[np.ndarray, float]:
     """The points (N, 68, 2) and frame rate of a track file."""
     track = Track.load(path)
     return track.points[..., :2].astype(np.float64), float(track.fps)
-
-
-def resample(points: np.ndarray, fps: float, scene_fps: float) -> np.ndarray:
-    """Linearly resample a track at `fps` to `scene_fps`; the last frame is kept."""
-    if abs(fps - scene_fps) < 1e-6 or len(points) == 1:
-        return points
-    duration = (len(points) - 1) / fps
-    times = np.arange(int(np.floor(duration * scene_fps + 1e-6)) + 1) / scene_fps
-    position = times * fps
-    lower = np.minimum(np.floor(position).astype(int), len(points) - 1)
-    upper = np.minimum(lower + 1, len(points) - 1)
-    weight = (position - lower)[:, None, None]
-    return points[lower] * (1 - weight) + points[upper] * weight

@@ -97,7 +97,7 @@ def test_frame_numbers_beyond_the_rate_are_an_error():
 
 
 def test_resample_needs_a_positive_rate():
-    with pytest.raises(UserError, match="positive frame rate"):
+    with pytest.raises(UserError, match="frame rate must be above 0"):
         parse_live_link_csv(take(5), fps=60).resample(0)
 
 

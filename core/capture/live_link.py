@@ -34,6 +34,7 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import UserError
+from ..geometry import retime
 from ..text_file import read_text
 
 # Apple's ARFaceAnchor.BlendShapeLocation names, in Live Link Face's column order.
@@ -84,16 +85,13 @@ class FaceCapture:
         return float(self.times[-1]) if len(self.times) else 0.0
 
     def resample(self, fps: float) -> FaceCapture:
-        """The take at `fps` (a scene's frame rate): frame k at `start + k / fps`, for every k whose time lies
-        within the take, weights and head angles interpolated linearly between the take's frames."""
-        if not fps or fps <= 0 or not math.isfinite(fps):
-            raise UserError(f"cannot resample a face capture to {fps} fps: use a positive frame rate")
-        count = int(math.floor(self.duration * fps + 1e-6)) + 1
-        times = np.arange(count, dtype=np.float64) / fps
-        weights = {name: np.interp(times, self.times, values).astype(np.float32)
+        """The take at `fps` (a scene's rate) by the one retiming rule (core/geometry/retime.py): frame k at
+        `start + k / fps`, weights and head angles interpolated linearly between the take's own frames."""
+        weights = {name: retime.resample(values, self.fps, fps, times=self.times).astype(np.float32)
                    for name, values in self.weights.items()}
         unwrapped = np.unwrap(self.head, axis=0) if self.frames else self.head
-        head = np.stack([np.interp(times, self.times, unwrapped[:, i]) for i in range(3)], axis=1)
+        head = retime.resample(unwrapped, self.fps, fps, times=self.times)
+        times = np.arange(len(head), dtype=np.float64) / fps
         return FaceCapture(float(fps), self.start, times, weights, head, self.source, self.has_head, self.path)
 
     def split_keys(self, available: Iterable[str]) -> tuple[list[str], list[str]]:

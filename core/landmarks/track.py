@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..geometry import retime
 from ..progress import Progress, report
 from ..video import VideoReader
 from .groups import INNER_LIP_PAIRS, LEFT_LIDS, OUTER_EYE_CORNERS, RIGHT_LIDS, RIGID
@@ -226,21 +227,14 @@ def retarget_track(track: Track, reference_points: np.ndarray, image_size: tuple
 
 
 def resample(track: Track, fps: float) -> Track:
-    """The track at another frame rate, points interpolated linearly in time; frames numbered from 0 by 1.
-    Its duration (frames / fps) stays the same."""
-    if not (np.isfinite(fps) and 0 < fps <= 1000):
-        raise UserError(f"--fps must be above 0 and at most 1000, got {fps:g}")
-    if abs(fps - track.fps) < 1e-9:
+    """The track at another frame rate by the one retiming rule (core/geometry/retime.py): points interpolated
+    linearly in time, frames numbered from 0 by 1, the same duration."""
+    points = retime.resample(track.points, track.fps, fps)
+    if points is track.points:
         return track
-    count = max(1, int(round(len(track) * fps / track.fps)))
-    times = np.arange(count) / fps * track.fps            # in the track's frame indices
-    times = np.clip(times, 0, len(track) - 1)
-    flat = track.points.reshape(len(track), -1).astype(np.float64)
-    index = np.arange(len(track))
-    points = np.stack([np.interp(times, index, flat[:, j]) for j in range(flat.shape[1])], axis=1)
-    filled = track.filled[np.clip(np.rint(times).astype(int), 0, len(track) - 1)]
-    return Track(points.reshape(count, *track.points.shape[1:]), np.arange(count), filled, float(fps),
-                 track.image_size, 1, track.source)
+    filled = track.filled[retime.nearest_frames(len(track), track.fps, fps)]
+    return Track(points.astype(np.float32), np.arange(len(points)), filled, float(fps), track.image_size, 1,
+                 track.source)
 
 
 def expression_track(reference_points: np.ndarray, image_size: tuple[int, int], keys: list[str],

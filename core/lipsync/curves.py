@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from ..atomic import write_atomic
 from ..errors import UserError
+from ..geometry import retime
 from ..text_file import parse_json, read_text
 from .phonemes import Phoneme
 
@@ -38,6 +39,11 @@ class ExpressionCurves:
 
     def __post_init__(self):
         self.weights = np.asarray(self.weights, dtype=np.float32).reshape(-1, len(self.keys))
+
+    def resample(self, fps: float) -> "ExpressionCurves":
+        """The curves at `fps` (a scene's rate), by the one retiming rule (core/geometry/retime.py)."""
+        weights = retime.resample(self.weights, self.fps, fps)
+        return replace(self, fps=float(fps), weights=weights) if weights is not self.weights else self
 
     @property
     def frame_count(self) -> int:

@@ -167,11 +167,11 @@ def test_a_driving_video_is_tracked_in_the_worker(quick_rig, module, tmp_path, a
 
 
 def test_tracks_are_resampled_to_the_scenes_frame_rate(module):
-    resample = module("blender_addon.track_file").resample
+    resample = module("core.geometry.retime").resample
     track = np.zeros((26, 68, 2))
-    track[:, :, 0] = np.arange(26)[:, None]  # x moves one pixel per frame at 25 fps: 1 second
-    at_50 = resample(track, 25.0, 50.0)
-    assert len(at_50) == 51 and at_50[-1, 0, 0] == 25 and at_50[1, 0, 0] == 0.5
+    track[:, :, 0] = np.arange(26)[:, None]  # x moves one pixel per frame at 25 fps: 26 frames, 1.04 s
+    at_50 = resample(track, 25.0, 50.0)      # the last frame lasts 1/25 s: two frames at 50
+    assert len(at_50) == 52 and at_50[-1, 0, 0] == at_50[-2, 0, 0] == 25 and at_50[1, 0, 0] == 0.5
     at_10 = resample(track, 25.0, 10.0)
     assert len(at_10) == 11 and np.allclose(at_10[:, 0, 0], np.arange(11) * 2.5)
     assert resample(track, 25.0, 25.0) is track

@@ -1,0 +1,1 @@
+"""Geometry shared by every layer: how time maps between frame rates (`retime`)."""
