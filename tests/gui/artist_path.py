@@ -33,6 +33,7 @@ ARGS = parser.parse_args(sys.argv[sys.argv.index("--") + 1:])
 
 MODULE = "bl_ext.user_default.talking_heads"
 TAB = "Talking Heads"
+MAIN_PANEL = "Talking Heads"  # the tab's top panel: the rig, a running job's progress box
 PORTRAIT = os.path.join(ARGS.work, "astronaut.png")
 NOT_A_PHOTO = os.path.join(ARGS.work, "not_a_photo.png")
 BLEND = os.path.join(ARGS.work, "project", "artist.blend")
@@ -184,8 +185,9 @@ class Steps:
         one to the end."""
         settings().finetune_preset = 'fast'
         start_job("talking_heads.finetune")
-        active = addon("blender_addon.jobs").ActiveJob
-        yield until(lambda: active.stage.startswith("fine-tune: step"), "fine-tuning's first step", JOB_SECONDS)
+        # The tab's progress box shows the worker's stage: Esc once it says that training has begun.
+        yield until(lambda: any(text.startswith("fine-tune: step") for text, _ in self.ruler.labels(MAIN_PANEL)),
+                    "the Talking Heads panel to show fine-tuning's first step", JOB_SECONDS)
         yield from self.shot("finetune-running")
         press("Escape")
         yield job_done()
