@@ -133,21 +133,22 @@ class _Layout:
 
 class _Nothing:
     """A layout that draws nothing (for a closed panel): every call answers another _Nothing; property
-    splits are remembered, since they decide where a property's name goes."""
+    splits are remembered and passed on to sub-layouts as Blender does, since they decide where a property's
+    name goes."""
 
-    def __init__(self):
-        object.__setattr__(self, "use_property_split", False)
-        object.__setattr__(self, "use_property_decorate", True)
+    def __init__(self, parent: "_Nothing | None" = None):
+        object.__setattr__(self, "use_property_split", parent.use_property_split if parent else False)
+        object.__setattr__(self, "use_property_decorate", parent.use_property_decorate if parent else True)
 
     def __getattr__(self, name):
-        return lambda *args, **kwargs: _Nothing()
+        return lambda *args, **kwargs: _Nothing(self)
 
     def __setattr__(self, name, value):
         if name in ("use_property_split", "use_property_decorate"):
             object.__setattr__(self, name, value)
 
     def panel(self, *args, **kwargs):
-        return _Nothing(), _Nothing()
+        return _Nothing(self), _Nothing(self)
 
 
 class _PanelView:
