@@ -1,11 +1,9 @@
 """Live preview: while the artist scrubs the timeline, the current frame as the person model renders it.
 
 The person model's ONNX export (Export panel, or `python -m core export onnx`) runs in Blender's own Python
-with onnxruntime, bundled as a wheel. Its graph is export/onnx_model.py's: input `landmarks` (batch, 68, 2)
-reference pixels, output `image` (batch, 3, N, N), the photo's face box at the photo's own resolution in
-[0, 1] sRGB; its metadata `paste_at` ("x,y") says where that box's corner lies in the reference, in whole
-pixels. (export/onnx_model.py imports torch, which Blender's Python does not have, so the session is
-opened here.)
+with onnxruntime, bundled as a wheel. What its file holds (input, output, `paste_at`) is
+export/onnx_contract.py's; export/onnx_model.py imports torch, which Blender's Python does not have, so the
+session is opened here.
 
 A `frame_change_post` handler evaluates the rig at the new frame, renders it and pastes the box into the
 reference's pixels, shown on the image plane or in the image editors. Renders are throttled: at most one
@@ -27,6 +25,7 @@ from bpy.app.handlers import persistent
 
 from ..core.errors import UserError, one_line
 from ..core.landmarks.align import paste_box
+from ..export.onnx_contract import INPUT, OUTPUT, read_paste_at, signature_problem
 from . import driver, materials
 from .properties import is_rig
 
@@ -134,7 +133,7 @@ def render_preview(scene, depsgraph) -> bpy.types.Image | None:
         if not np.all(np.isfinite(pixels)):
             raise UserError("a rig vertex is behind the camera or off the image plane")
         session = _session(bpy.path.abspath(scene.talking_heads.preview_model))
-        box = session.run(["image"], {"landmarks": pixels[None].astype(np.float32)})[0][0]
+        box = session.run([OUTPUT], {INPUT: pixels[None].astype(np.float32)})[0][0]
         frame = paste_box(_reference_pixels(rig), np.transpose(box, (1, 2, 0)), *_State.paste_at)
         image = _show(scene, rig, frame)
     except UserError as e:
@@ -157,12 +156,12 @@ def _session(path: str):
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-        corner = session.get_modelmeta().custom_metadata_map.get("paste_at")
-        if corner is None or len(corner.split(",")) != 2:
-            raise UserError(f"{os.path.basename(path)} is an older export (no paste_at); export it again from "
-                            f"the Export panel")
-        _State.session, _State.session_key = session, key
-        _State.paste_at = tuple(int(v) for v in corner.split(","))
+        problem = signature_problem(session.get_inputs(), session.get_outputs())
+        if problem:
+            raise UserError(f"{os.path.basename(path)} is not a person model's export ({problem}); export it "
+                            f"again from the Export panel")
+        corner = read_paste_at(session.get_modelmeta().custom_metadata_map, os.path.basename(path))
+        _State.session, _State.session_key, _State.paste_at = session, key, corner
     return _State.session
 
 

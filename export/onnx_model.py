@@ -1,8 +1,7 @@
 """The person model as one ONNX file, and a renderer that runs it with onnxruntime.
 
-**The graph.** Input `landmarks`: float32 (batch, 68, 2), the driver's 68 landmarks in iBUG 300-W order as
-(x, y) pixels of the person's reference image. Output `image`: float32 (batch, 3, H, W), sRGB in [0, 1], a
-synthetic image. Everything between (drawing the landmarks, warping the reference, the generator) is torch
+**The graph** keeps the contract of export/onnx_contract.py (input `landmarks`, output `image` in [0, 1],
+metadata `paste_at`). Everything between (drawing the landmarks, warping the reference, the generator) is torch
 code in the renderer module, so it is all inside the graph; the batch dimension is dynamic (the module must
 take it from `x.shape[0]`: tracing records `len(x)` and other Python numbers as constants).
 
@@ -32,17 +31,14 @@ import numpy as np
 from ..core import __version__
 from ..core.errors import UserError, one_line
 from . import provenance
+from .onnx_contract import INPUT, INPUT_DOC, OUTPUT, OUTPUT_DOC, paste_at, signature_problem
 
-INPUT, OUTPUT = "landmarks", "image"
 MIN_OPSET = 17
 # Export check: float32 convolutions in onnxruntime and torch differ by up to ~1e-2 at single pixels of a
 # deep generator (measured on the person renderer with random weights), ~1e-5 on average; a wrong trace (a
 # batch size or a branch baked in as a constant) differs by far more on average.
 MEAN_TOLERANCE, MAX_TOLERANCE = 1e-3, 5e-2
 PROTOBUF_LIMIT = 2 * 1024 ** 3 - 64 * 1024 ** 2     # a margin under 2 GB for the graph itself
-INPUT_DOC = ("float32 [batch, 68, 2]: 68 facial landmarks in iBUG 300-W order, (x, y) pixel coordinates in "
-             "the person's reference image, 0-based, pixel centres at integers")
-OUTPUT_DOC = "float32 [batch, 3, H, W]: RGB in [0, 1], sRGB-encoded; a synthetic (AI-generated) image"
 
 
 def model_metadata(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -192,15 +188,10 @@ class OnnxRenderer:
 
     def _check_signature(self) -> None:
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        expected = f"one input '{INPUT}' (batch, 68, 2) float and one output '{OUTPUT}' (batch, 3, H, W) float"
-        ok = (len(inputs) == 1 and inputs[0].name == INPUT and inputs[0].type == "tensor(float)"
-              and len(inputs[0].shape) == 3 and list(inputs[0].shape[1:]) == [68, 2]
-              and len(outputs) >= 1 and outputs[0].name == OUTPUT and outputs[0].type == "tensor(float)"
-              and len(outputs[0].shape) == 4 and outputs[0].shape[1] == 3)
-        if not ok:
-            found = ", ".join(f"{i.name} {i.shape} {i.type}" for i in inputs)
-            raise UserError(f"{self.path} is not a person model exported by this project: it needs {expected}, "
-                            f"it has inputs {found}; export it with `python -m core export onnx`")
+        problem = signature_problem(inputs, outputs)
+        if problem:
+            raise UserError(f"{self.path} is not a person model exported by this project: {problem}; export it "
+                            f"with `python -m core export onnx`")
         height, width = outputs[0].shape[2:]
         self.size = (height, width) if isinstance(height, int) and isinstance(width, int) else None
 
@@ -245,10 +236,10 @@ def export_person(person_path: str | os.PathLike, out: str | os.PathLike, *, ops
     person = load_person(person_path)
     h, w = person.image.shape[:2]
     x0, y0, side = person.native_box
-    # The export renders the photo's face box at the photo's own resolution (core/model/native.py): paste
-    # its output into the photo at `paste_at`.
+    # The export renders the photo's face box at the photo's own resolution (core/model/native.py): its
+    # output goes into the photo at `paste_at`.
     extra = {"person": Path(person_path).name, "reference_image_size": f"{w}x{h}",
-             "output_size": f"{side}x{side}", "paste_at": f"{x0},{y0}",
+             "output_size": f"{side}x{side}", **paste_at(x0, y0),
              "crop_box": ",".join(f"{v:g}" for v in person.box)}
     return export_onnx(person.native_renderer(), out, metadata=extra, opset=opset,
                        example=person.image_points[None])

@@ -209,3 +209,17 @@ def test_person_model_onnx_matches_torch_within_1e3(tmp_path, astronaut):
         with torch.no_grad():
             expected = module(torch.from_numpy(x)).numpy()
         assert np.abs(renderer(x) - expected).max() < 1e-3
+    # Mouths opened wide (the painter's change is added to the warp there): the image stays in [0, 1], what a
+    # written frame can hold, so a game engine gets the frames' colours.
+    wide = np.repeat(points[None], 8, axis=0).astype(np.float32)
+    span = points[:, 1].max() - points[:, 1].min()
+    for k in range(len(wide)):
+        opening = rng.uniform(0.05, 0.5) * span
+        wide[k, 56:60, 1] += opening                                   # the lower lip, outer edge
+        wide[k, 65:68, 1] += opening                                   # and inner edge
+        wide[k, 5:12, 1] += opening * rng.uniform(0.3, 1.0)            # the chin goes with it
+        wide[k, 48:68, 0] += rng.normal(0, 0.05 * span)
+        wide[k, [48, 60], 0] -= rng.uniform(0, 0.15) * span            # the corners stretch
+        wide[k, [54, 64], 0] += rng.uniform(0, 0.15) * span
+    image = renderer(wide)
+    assert image.min() >= 0.0 and image.max() <= 1.0

@@ -73,7 +73,9 @@ class NativeRenderer(nn.Module):
         image = weights[:, 0:1] * warped + weights[:, 1:2] * photo + weights[:, 2:3] * colour
         if self.mouth is not None:
             image = repaint(self.mouth, image, photo[:1], self.photo_points, drv, self.face_box)
-        return self.feather * image + (1 - self.feather) * warped
+        # The mouth painter adds a change to the warp, which can leave [0, 1] (to -0.25 on a wide-open mouth):
+        # what no written frame holds, so the ONNX export's `image` never holds it either.
+        return (self.feather * image + (1 - self.feather) * warped).clamp(0, 1)
 
     def matte(self, landmarks: torch.Tensor) -> torch.Tensor:
         """(B, 1, N, N) in [0, 1]: the driver's head (face, forehead, hair, ears: the region the generator
