@@ -1,8 +1,10 @@
-"""The protocol: which frames are references and tests, and what each video gives to score (a case)."""
+"""The protocol: which frames are references and tests, what each video gives to score (a case) and what
+scoring it gives back (a result, which the scoring fills and the report reads)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -45,6 +47,18 @@ class VideoCase:
     drivers: list[np.ndarray]             # (68, 2) each, in the frames' pixels
     reals: list[np.ndarray]               # the real test frames' crops
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class VideoResult:
+    """One video's scores: {method: {metric: mean over its test frames}}, or why it could not be scored."""
+
+    video: str
+    frames: int = 0
+    scores: dict[str, dict[str, Optional[float]]] = field(default_factory=dict)
+    error: Optional[str] = None
+    notes: list[str] = field(default_factory=list)
+    sheet: Optional[np.ndarray] = None  # this video's rows of the contact sheet
 
 
 def load_case(path: Path, shots: int, frames: int) -> VideoCase:

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 from ..images import write_png
-from .protocol import METRICS
-
-if TYPE_CHECKING:
-    from .score import VideoResult
+from .protocol import METRICS, VideoResult
 
 
 def summarize(results: Sequence[VideoResult]) -> dict[str, dict[str, Optional[float]]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -17,20 +17,8 @@ from ..progress import Progress, report
 from .judge import dlib_models, executor, judge_crop
 from .methods import DumpedCrops, Method
 from .metrics import identity_distance, keypoint_distance, l1, ssim
-from .protocol import SIZE, Unscorable, VideoCase, load_case
+from .protocol import SIZE, Unscorable, VideoCase, VideoResult, load_case
 from .report import sheet_rows
-
-
-@dataclass
-class VideoResult:
-    """One video's scores: {method: {metric: mean over its test frames}}, or why it could not be scored."""
-
-    video: str
-    frames: int = 0
-    scores: dict[str, dict[str, Optional[float]]] = field(default_factory=dict)
-    error: Optional[str] = None
-    notes: list[str] = field(default_factory=list)
-    sheet: Optional[np.ndarray] = None  # this video's rows of the contact sheet
 
 
 @dataclass
