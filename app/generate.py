@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from ..core.atomic import write_json
 from ..core.errors import UserError
 from ..core.frame_names import frame_name
 from ..core.progress import Progress, report
@@ -54,6 +54,37 @@ def _plan(out_dir: Path, name: str, numbers: list[int], job: dict) -> tuple[list
     return numbers, note
 
 
+# --- the renderers: each takes landmarks (N, 68, 2) to images (N, 3, H, W) in [0, 1]; `matte` where it has one
+
+def _torch_renderer(person, person_path, device, onnx_path, crop_only):
+    from ..core.inference import TorchBackend
+
+    return TorchBackend(person, device, native=not crop_only)
+
+
+def _onnx_renderer(person, person_path, device, onnx_path, crop_only):
+    from ..export.onnx_model import OnnxRenderer
+
+    if not onnx_path:
+        raise UserError("--backend onnx needs --onnx MODEL.onnx (write one with `python -m core export onnx`)")
+    render = OnnxRenderer(onnx_path, device=device)
+    side = person.native_box[2]
+    if not crop_only and render.size != (side, side):
+        raise UserError(f"{onnx_path} renders {render.size}, not this person's face box; export it again "
+                        f"from {person_path}")
+    return render
+
+
+RENDERERS = {"torch": _torch_renderer, "onnx": _onnx_renderer}
+
+
+def open_renderer(backend: str, person, person_path: str, device: str, onnx_path: str | None, crop_only: bool):
+    """The renderer called `backend` for this person."""
+    if backend not in RENDERERS:
+        raise UserError(f"unknown backend {backend!r}: use {' or '.join(RENDERERS)}")
+    return RENDERERS[backend](person, person_path, device, onnx_path, crop_only)
+
+
 def generate(person_path: str, track_path: str, out_dir: str, *, name: str = "frame_", device: str = "auto",
              backend: str = "torch", onnx_path: str | None = None, batch: int = 8, crop_only: bool = False,
              progress: Progress | None = None, c2pa_key: str | None = None, c2pa_cert: str | None = None,
@@ -70,7 +101,6 @@ def generate(person_path: str, track_path: str, out_dir: str, *, name: str = "fr
     from ..core.landmarks.track import Track
     from ..core.landmarks.align import paste_box
     from ..core.model.person import load_person
-    from ..core.inference import TorchBackend
     from ..export.content_credentials import open_signer
     from ..export.provenance import face_spare
     from ..export.sequence import SequenceWriter
@@ -79,21 +109,8 @@ def generate(person_path: str, track_path: str, out_dir: str, *, name: str = "fr
     person = load_person(person_path)
     points = np.asarray(track.points, np.float32)[..., :2]
     numbers = [int(n) for n in track.frames]
-    if backend == "onnx":
-        from ..export.onnx_model import OnnxRenderer
-
-        if not onnx_path:
-            raise UserError("--backend onnx needs --onnx MODEL.onnx (write one with `python -m core export onnx`)")
-        render = OnnxRenderer(onnx_path, device=device)
-        side = person.native_box[2]
-        if not crop_only and render.size != (side, side):
-            raise UserError(f"{onnx_path} renders {render.size}, not this person's face box; export it again "
-                            f"from {person_path}")
-    elif backend == "torch":
-        render = TorchBackend(person, device, native=not crop_only)
-    else:
-        raise UserError(f"unknown backend {backend!r}: use torch or onnx")
-    if (alpha or matte) and (backend != "torch" or crop_only):
+    render = open_renderer(backend, person, person_path, device, onnx_path, crop_only)
+    if (alpha or matte) and (not hasattr(render, "matte") or crop_only):
         raise UserError("the head matte (--alpha, --matte) needs full frames from --backend torch")
     # The reference is recorded by the hash of the pixels the person file holds (not the photo's file).
     signer, signing = open_signer(c2pa_key, c2pa_cert, enabled=c2pa, reference_hashed="pixels",
@@ -112,13 +129,7 @@ def generate(person_path: str, track_path: str, out_dir: str, *, name: str = "fr
     if note:
         print(note)
     # Record the job before writing, so a killed run is recognised and resumed, not mistaken for foreign files.
-    record = dict(job, frames=sorted(set(numbers)))
-    tmp = out / (JOB_FILE + ".tmp")
-    try:
-        tmp.write_text(json.dumps(record))
-        os.replace(tmp, out / JOB_FILE)
-    except OSError as e:
-        raise UserError(f"cannot write in {out}: {e.strerror}; choose a folder you can write to") from None
+    write_json(out / JOB_FILE, dict(job, frames=sorted(set(numbers))))
 
     index = {n: i for i, n in enumerate(numbers)}
     x0, y0, _ = person.native_box

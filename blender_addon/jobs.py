@@ -37,6 +37,7 @@ from . import preferences
 from .worker_client import WorkerCancelled, WorkerError, WorkerProcess, worker_command, worker_environment
 
 TIMER_SECONDS = 0.1
+STATUS_BAR_SECONDS = 1.0
 BACKGROUND_PRINT_SECONDS = 2.0
 
 
@@ -136,9 +137,27 @@ def _tag_progress_areas() -> None:
     wm = getattr(bpy.context, "window_manager", None)
     for window in (wm.windows if wm is not None else ()):
         for area in window.screen.areas:
-            if area.type in {'STATUSBAR', 'VIEW_3D'}:
+            if area.type == 'VIEW_3D':
                 area.tag_redraw()
+    _tag_status_bar()
     return None  # as a timer: once
+
+
+def _tag_status_bar() -> None:
+    """The status bar is a window's global area, outside `screen.areas`: Python reaches its redraw only by
+    setting the status text. Clearing it (what the header then draws) also clears another tool's hints, so it
+    happens at most once a second."""
+    now = time.monotonic()
+    if now - _tag_status_bar.last < STATUS_BAR_SECONDS:
+        return
+    _tag_status_bar.last = now
+    wm = getattr(bpy.context, "window_manager", None)
+    for window in (wm.windows if wm is not None else ()):
+        with bpy.context.temp_override(window=window):  # it clears the status text of the context's window
+            window.workspace.status_text_set(None)
+
+
+_tag_status_bar.last = 0.0
 
 
 def draw_progress(layout, with_stage: bool = True) -> None:
@@ -151,10 +170,22 @@ def draw_progress(layout, with_stage: bool = True) -> None:
 
 def _draw_status_bar(self, context) -> None:
     if job_running():
-        row = self.layout.row(align=True)
-        row.ui_units_x = 28
-        draw_progress(row)
-        row.label(text="Esc cancels")
+        row = self.layout.row()
+        bar = row.row()
+        bar.ui_units_x = 14  # the summary's longest ("Fine-tune 100%, estimating time left") in full
+        bar.progress(factor=ActiveJob.fraction, type='BAR', text=ActiveJob.summary())
+        row.label(text=f"{ActiveJob.stage}  (Esc cancels)" if ActiveJob.stage else "Esc cancels")
+
+
+_warned: set[str] = set()
+
+
+def warn_once(operator, message: str) -> None:
+    """A worker's warning, reported the first time this Blender session hears it (each job starts a fresh
+    worker, which would say "online access is off: ..." again on every job)."""
+    if message not in _warned:
+        _warned.add(message)
+        operator.report({'WARNING'}, message)
 
 
 def is_undo_key(event) -> bool:
@@ -221,7 +252,7 @@ class WorkerJob:
     def _print_event(self, context, event: protocol.Event) -> None:
         self.job_event(context, event)
         if isinstance(event, protocol.Warning):
-            self.report({'WARNING'}, event.message)
+            warn_once(self, event.message)
         elif isinstance(event, protocol.Progress):
             now = time.monotonic()
             if now - getattr(self, "_printed", 0.0) >= BACKGROUND_PRINT_SECONDS:
@@ -280,7 +311,7 @@ class WorkerJob:
                 ActiveJob.stage = e.message
                 redraw()
             elif isinstance(e, protocol.Warning):
-                self.report({'WARNING'}, e.message)
+                warn_once(self, e.message)
         if not worker.finished:
             return {'PASS_THROUGH'}
         ActiveJob.clear()
