@@ -3,7 +3,7 @@ DRIVER --out DIR`, app/commands/animate.py).
 
 The driver is a video (its face is tracked), a landmark track (JSON, `python -m core track`), an
 expression-curve file (JSON, `python -m core lipsync`: its ARKit weights move the photo's face through the
-rig's expression model, `core.rig`) or a sound file (lip-synced into curves first). The steps:
+rig's expression model, `core.face.expressions`) or a sound file (lip-synced into curves first). The steps:
 
 1. **detect**: the 68 landmarks of each photo. The first photo is the reference: frames have its size and
    framing.

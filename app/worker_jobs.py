@@ -103,10 +103,10 @@ class DetectJob(Job):
     backend: str = "auto"
 
     def run(self, progress) -> DetectResult:
+        from ..core.face.rest_pose import face_depths
         from ..core.images import load_image, write_png
         from ..core.landmarks.detect import detect_landmarks
         from ..core.landmarks.face3d import lift
-        from ..core.rig import face_depths
 
         progress(0, 3, "landmarks: loading the detector")
         image = load_image(self.image)

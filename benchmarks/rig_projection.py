@@ -7,7 +7,7 @@ per-vertex keys on the Track shape key (x and y of all 68 vertices on every fram
 is keyed), and a moving camera. Timed, per frame:
 
 - `rig_pixels`: what Generate runs: frame_set + depsgraph evaluation + reading the vertices, and the
-  projection of all frames in one numpy call (`core.rig.project_to_pixels`); then again without the
+  projection of all frames in one numpy call (`core.geometry.camera.project_to_pixels`); then again without the
   per-vertex track keys (a rig animated by shape keys and transforms only);
 - the projection alone, vectorised over the 1000 frames;
 - for comparison, Blender's `world_to_camera_view` called per vertex (what a plain script would do).
@@ -35,7 +35,7 @@ from core.__main__ import project_package  # noqa: E402  (the project folder as 
 
 project_package()
 
-from talking_heads.core.rig import EXPRESSIONS  # noqa: E402
+from talking_heads.core.face.expressions import EXPRESSIONS  # noqa: E402
 os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="talking-heads-bench-")  # before bpy
 
 import numpy as np  # noqa: E402
@@ -58,9 +58,9 @@ def install_extension(out: Path):
 def animated_rig(module, frames: int, photo: Path):
     import bpy
 
+    from talking_heads.core.face.rest_pose import face_depths
     from talking_heads.core.landmarks.face3d import lift
     from talking_heads.core.model.mean_face import MEAN_FACE_CROP
-    from talking_heads.core.rig import face_depths
 
     bpy.ops.wm.read_homefile(use_factory_startup=True)
     scene = bpy.context.scene
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     Image.fromarray(data.astronaut()).save(photo)
     module = install_extension(work)
     rig = animated_rig(module, args.frames, photo)
-    driver, geometry = module("blender_addon.driver"), module("core.rig")
+    driver, geometry = module("blender_addon.driver"), module("core.geometry.camera")
     frames = range(1, args.frames + 1)
 
     def best(run) -> tuple[float, float]:

@@ -1,8 +1,8 @@
 """The Blender side of Neural Talking Heads: the only package that imports bpy.
 
 Like Blender's own glTF add-on, it is a thin layer over a core that knows nothing of Blender: the rig's
-geometry is `core.rig` (numpy), and everything that needs torch runs in a worker process
-(`python -m core worker`, driven by `worker_client`). The modules, in the order they are registered:
+geometry is `core.geometry.camera` and `core.face` (numpy), and everything that needs torch runs in a worker
+process (`python -m core worker`, driven by `worker_client`). The modules, in the order they are registered:
 
 - `preferences`  the worker's Python and device; installing its environment
 - `properties`   what the .blend keeps: the scene's references and settings, each rig's sources and results

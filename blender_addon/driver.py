@@ -3,14 +3,15 @@ active camera onto the image plane, in the reference image's pixels.
 
 Everything that moves the rig counts: shape keys, the object's transform, keyed vertices, modifiers,
 constraints, parents, and the camera and the plane themselves. Blender does the evaluation; the projection
-is `core.rig.project_to_pixels`, one vectorised call for all frames.
+is `core.geometry.camera.project_to_pixels`, one vectorised call for all frames.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..core import rig as geometry
 from ..core.errors import UserError
+from ..core.face.rest_pose import N_LANDMARKS
+from ..core.geometry.camera import Camera, project_to_pixels
 from .rig_objects import active_camera, check_vertex_count, plane_model
 
 
@@ -23,7 +24,7 @@ def rig_pixels(context, rig, frames: range) -> np.ndarray:
     if not len(frames):
         raise UserError("the frame range is empty; set the scene's start and end frames")
     count = len(frames)
-    world = np.empty((count, geometry.N_LANDMARKS, 3))
+    world = np.empty((count, N_LANDMARKS, 3))
     cameras = np.empty((count, 4, 4))
     planes = np.empty((count, 4, 4))
     current, subframe = scene.frame_current, scene.frame_subframe
@@ -36,7 +37,7 @@ def rig_pixels(context, rig, frames: range) -> np.ndarray:
             planes[i] = _array(plane.evaluated_get(depsgraph).matrix_world)
     finally:
         scene.frame_set(current, subframe=subframe)
-    pixels = geometry.project_to_pixels(world, geometry.Camera(cameras, camera.data.type == 'ORTHO'),
+    pixels = project_to_pixels(world, Camera(cameras, camera.data.type == 'ORTHO'),
                                         plane_model(rig, planes))
     bad = np.argwhere(~np.isfinite(pixels).all(axis=-1))
     if len(bad):
@@ -70,4 +71,4 @@ def current_pixels(scene, depsgraph, rig) -> np.ndarray:
     world = world_vertices(rig, depsgraph)
     camera_matrix = _array(camera.evaluated_get(depsgraph).matrix_world.normalized())
     plane = plane_model(rig, _array(rig.talking_heads.image_plane.evaluated_get(depsgraph).matrix_world))
-    return geometry.project_to_pixels(world, geometry.Camera(camera_matrix, camera.data.type == 'ORTHO'), plane)
+    return project_to_pixels(world, Camera(camera_matrix, camera.data.type == 'ORTHO'), plane)

@@ -13,7 +13,7 @@ import os
 import blf
 import bpy
 
-from ..core import rig as geometry
+from ..core.face.expressions import expression_groups
 from . import jobs, preferences, preview, rig_objects, thumbnail
 from .properties import is_rig
 
@@ -234,7 +234,7 @@ def _expression_panel(group: str, names: tuple[str, ...], closed: bool):
 
 # Jaw, mouth and eyes open: what a line of dialogue keys first.
 EXPRESSION_PANELS = tuple(_expression_panel(group, names, closed=i > 2)
-                          for i, (group, names) in enumerate(geometry.expression_groups().items()))
+                          for i, (group, names) in enumerate(expression_groups().items()))
 
 
 class TALKINGHEADS_PT_track(_AnimationPart, bpy.types.Panel):

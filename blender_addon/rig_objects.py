@@ -1,8 +1,8 @@
 """The rig's Blender objects: the image plane that shows the reference and the 68-vertex landmark mesh.
 
-Geometry comes from `core.rig`; this module only turns it into objects. The rig object's frame is the
-camera's at build time, kept in its *delta* rotation, so its own rotation starts at zero and reads as a
-head's: X nods, Y turns, Z tilts. Its shape keys, in this order: "Basis" (the rest pose, locked), "Track"
+Geometry comes from `core.geometry.camera` and `core.face`; this module only turns it into objects. The rig
+object's frame is the camera's at build time, kept in its *delta* rotation, so its own rotation starts at zero
+and reads as a head's: X nods, Y turns, Z tilts. Its shape keys, in this order: "Basis" (the rest pose, locked), "Track"
 (per-vertex motion imported from a video or track), "Vertices" (the artist's own per-vertex poses; active,
 so vertices moved in Edit Mode go there and never into the rest pose) and one per ARKit expression.
 """
@@ -14,8 +14,10 @@ import bpy
 from mathutils import Matrix
 
 from ..app import worker_jobs
-from ..core import rig as geometry
 from ..core.errors import UserError
+from ..core.face.expressions import expression_deltas
+from ..core.face.rest_pose import FACE_EDGES, N_LANDMARKS, RestPose, place_rig
+from ..core.geometry.camera import Camera, ImagePlane, fit_image_plane
 from . import compat, materials
 
 TRACK_KEY = "Track"
@@ -30,8 +32,8 @@ def active_camera(scene) -> bpy.types.Object:
     return camera
 
 
-def camera_model(scene, camera) -> geometry.Camera:
-    return geometry.Camera(np.array(camera.matrix_world.normalized()), camera.data.type == 'ORTHO')
+def camera_model(scene, camera) -> Camera:
+    return Camera(np.array(camera.matrix_world.normalized()), camera.data.type == 'ORTHO')
 
 
 def camera_frame(scene, camera) -> tuple[float, float, float, float]:
@@ -44,7 +46,7 @@ def camera_frame(scene, camera) -> tuple[float, float, float, float]:
     return min(xs), max(xs), min(ys), max(ys)
 
 
-def plane_model(rig, matrix_world=None) -> geometry.ImagePlane:
+def plane_model(rig, matrix_world=None) -> ImagePlane:
     settings = rig.talking_heads
     plane, image = settings.image_plane, settings.reference
     if plane is None:
@@ -52,7 +54,7 @@ def plane_model(rig, matrix_world=None) -> geometry.ImagePlane:
     if image is None or not image.size[0]:
         raise UserError(f"the rig {rig.name!r} has no reference image; build the rig again from a photo")
     matrix = np.array(plane.matrix_world) if matrix_world is None else matrix_world
-    return geometry.ImagePlane(matrix, tuple(settings.plane_size), (int(image.size[0]), int(image.size[1])))
+    return ImagePlane(matrix, tuple(settings.plane_size), (int(image.size[0]), int(image.size[1])))
 
 
 def build(context, name: str, image: bpy.types.Image, detection: worker_jobs.DetectResult,
@@ -65,10 +67,10 @@ def build(context, name: str, image: bpy.types.Image, detection: worker_jobs.Det
         raise UserError(f"{image.name} is {image.size[0]}x{image.size[1]} in Blender but the landmarks were "
                         f"found on {width}x{height} pixels; use the reference copy the worker wrote")
     cam = camera_model(scene, camera)
-    plane_geometry = geometry.fit_image_plane(cam.matrix_world, camera_frame(scene, camera), distance,
-                                              (width, height), cam.orthographic)
-    rest = geometry.place_rig(np.array(detection.points), np.array(detection.depths), cam,
-                              plane_geometry, FACE_DEPTH * distance)
+    plane_geometry = fit_image_plane(cam.matrix_world, camera_frame(scene, camera), distance, (width, height),
+                                     cam.orthographic)
+    rest = place_rig(np.array(detection.points), np.array(detection.depths), cam, plane_geometry,
+                     FACE_DEPTH * distance)
     collection = bpy.data.collections.new(name)
     scene.collection.children.link(collection)
     plane = _image_plane(collection, f"{name} plane", plane_geometry, image)
@@ -84,7 +86,7 @@ def build(context, name: str, image: bpy.types.Image, detection: worker_jobs.Det
     return rig
 
 
-def _image_plane(collection, name: str, plane: geometry.ImagePlane, image) -> bpy.types.Object:
+def _image_plane(collection, name: str, plane: ImagePlane, image) -> bpy.types.Object:
     w, h = plane.size
     mesh = bpy.data.meshes.new(name)
     mesh.from_pydata([(-w / 2, -h / 2, 0), (w / 2, -h / 2, 0), (w / 2, h / 2, 0), (-w / 2, h / 2, 0)], [],
@@ -99,9 +101,9 @@ def _image_plane(collection, name: str, plane: geometry.ImagePlane, image) -> bp
     return obj
 
 
-def _landmark_mesh(collection, name: str, rest: geometry.RestPose) -> bpy.types.Object:
+def _landmark_mesh(collection, name: str, rest: RestPose) -> bpy.types.Object:
     mesh = bpy.data.meshes.new(name)
-    mesh.from_pydata(rest.vertices.tolist(), list(geometry.FACE_EDGES), [])
+    mesh.from_pydata(rest.vertices.tolist(), list(FACE_EDGES), [])
     obj = bpy.data.objects.new(name, mesh)
     obj.location = rest.origin.tolist()
     obj.rotation_mode = 'XYZ'
@@ -117,7 +119,7 @@ def _landmark_mesh(collection, name: str, rest: geometry.RestPose) -> bpy.types.
     # with an imported track (benchmarks/RESULTS.md).
     for key_name in (TRACK_KEY, VERTICES_KEY):
         compat.new_shape_key(obj, key_name, value=1.0)
-    for key_name, delta in geometry.expression_deltas(rest.vertices).items():
+    for key_name, delta in expression_deltas(rest.vertices).items():
         key = compat.new_shape_key(obj, key_name, value=0.0)  # at rest: the artist keys them
         key.data.foreach_set("co", (rest.vertices + delta).astype(np.float32).ravel())
     obj.active_shape_key_index = obj.data.shape_keys.key_blocks.find(VERTICES_KEY)
@@ -135,6 +137,6 @@ def rest_vertices(rig) -> np.ndarray:
 
 
 def check_vertex_count(rig, count: int) -> None:
-    if count != geometry.N_LANDMARKS:
-        raise UserError(f"{rig.name} has {count} vertices; a rig needs exactly {geometry.N_LANDMARKS} (the "
+    if count != N_LANDMARKS:
+        raise UserError(f"{rig.name} has {count} vertices; a rig needs exactly {N_LANDMARKS} (the "
                         f"landmarks in iBUG order): build a new rig")

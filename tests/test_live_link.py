@@ -7,7 +7,7 @@ import pytest
 from talking_heads.core.capture.live_link import (ARKIT_NAMES, FaceCapture, parse_face_cap, parse_live_link_csv,
                                                   read_face_capture)
 from talking_heads.core.errors import UserError
-from talking_heads.core.rig import EXPRESSIONS
+from talking_heads.core.face.expressions import EXPRESSIONS
 
 from live_link_takes import timecode  # noqa: E402  (tests/live_link_takes.py)
 from live_link_takes import take as live_link_take  # noqa: E402

@@ -240,10 +240,11 @@ def resample(track: Track, fps: float) -> Track:
 def expression_track(reference_points: np.ndarray, image_size: tuple[int, int], keys: list[str],
                      weights: np.ndarray, fps: float, source: str | None = None) -> tuple[Track, list[str]]:
     """ARKit-named expression weights (frames, len(keys)) in [0, 1] applied to a photo's face: the rig's
-    expression model (`core.rig.expression_deltas`, measured on this face, lifted to 3D with the generic
+    expression model (`core.face.expressions.expression_deltas`, measured on this face, lifted to 3D with the generic
     face's depths) seen from the front. Returns the track in the photo's pixels and the keys the rig has no
     shape for (skipped, as the rig skips them)."""
-    from ..rig import expression_deltas, face_depths
+    from ..face.expressions import expression_deltas
+    from ..face.rest_pose import face_depths
     from .face3d import lift
 
     reference = np.asarray(reference_points, dtype=np.float64)

@@ -41,7 +41,8 @@ from .loudness import normalised, voice_loudness
 from .openness import JawModel, Stream, features, shipped_model
 from .phonemes import SILENCE, SPOKEN_NOISE, Phoneme
 
-# The ARKit blendshapes lip sync drives. Left and right are the subject's, as in ARKit and `core.rig`.
+# The ARKit blendshapes lip sync drives. Left and right are the subject's, as in ARKit and
+# `core.face.expressions`.
 KEYS: tuple[str, ...] = (
     "jawOpen", "mouthClose", "mouthFunnel", "mouthPucker",
     "mouthSmileLeft", "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight",

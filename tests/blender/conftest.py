@@ -163,9 +163,9 @@ def quick_rig(scene, module, astronaut_png):
     without the worker: for tests of the rig itself and of error reports. Returns (rig, landmarks)."""
     import numpy as np
 
+    from talking_heads.core.face.rest_pose import face_depths
     from talking_heads.core.landmarks.face3d import lift
     from talking_heads.core.model.mean_face import MEAN_FACE_CROP
-    from talking_heads.core.rig import face_depths
 
     points = MEAN_FACE_CROP.astype(np.float64) * 1.2 + [60.0, 20.0]
     image = bpy.data.images.load(str(astronaut_png))

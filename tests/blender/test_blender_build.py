@@ -89,7 +89,7 @@ def test_each_archive_carries_only_its_own_onnxruntime(split_build, blender_plat
     assert {w for w in WHEELS if "onnxruntime" not in w} <= wheels  # the pure-Python wheels go everywhere
     assert manifest["build"]["generated"]["platforms"] == [blender_platform]
     assert {w.removeprefix("./") for w in manifest["build"]["generated"]["wheels"]} == wheels
-    assert {"__init__.py", "worker_requirements.txt", "blender_addon/__init__.py", "core/rig.py"} <= names
+    assert {"__init__.py", "worker_requirements.txt", "blender_addon/__init__.py", "core/face/rest_pose.py"} <= names
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
 
 

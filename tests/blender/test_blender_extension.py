@@ -38,8 +38,8 @@ def test_archive_without_wheels_holds_the_addon_and_the_worker(extension_zip):
         names = archive.namelist()
         requirements = archive.read("worker_requirements.txt").decode()
         manifest = archive.read("blender_manifest.toml").decode()
-    assert {"blender_manifest.toml", "__init__.py", "blender_addon/__init__.py", "app/worker.py", "core/rig.py",
-            "export/__init__.py"} <= set(names)
+    assert {"blender_manifest.toml", "__init__.py", "blender_addon/__init__.py", "app/worker.py",
+            "core/face/rest_pose.py", "export/__init__.py"} <= set(names)
     assert any(n.startswith("models/") for n in names)
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
     assert "torch" in requirements and "bpy" not in requirements and "pytest" not in requirements

@@ -21,7 +21,7 @@ def test_rig_built_from_a_photo_matches_its_landmarks(rigged, module, detect_in_
     rig = rigged
     assert len(rig.data.vertices) == 68
     edges = {tuple(sorted(e.vertices)) for e in rig.data.edges}
-    assert edges == {tuple(sorted(e)) for e in module("core.rig").FACE_EDGES}
+    assert edges == {tuple(sorted(e)) for e in module("core.face.rest_pose").FACE_EDGES}
     assert REQUIRED_KEYS <= set(rig.data.shape_keys.key_blocks.keys())
     assert rig.talking_heads.image_plane is not None and rig.talking_heads.reference is not None
     # At rest, vertex i lands on landmark i of the photo, as the detector finds it again.
@@ -79,7 +79,7 @@ def test_expressions_scale_with_the_face(scene, module):
     """The same expression opens a face twice the size twice as far."""
     from talking_heads.core.model.mean_face import MEAN_FACE_CROP
 
-    rig = module("core.rig")
+    rig = module("core.face.expressions")
     small = np.column_stack([MEAN_FACE_CROP[:, 0], -MEAN_FACE_CROP[:, 1], np.zeros(68)])  # y up
     drop_small = rig.expression_deltas(small)["jawOpen"][8, 1]
     drop_large = rig.expression_deltas(2 * small)["jawOpen"][8, 1]

@@ -171,7 +171,8 @@ def test_sidebar_tab_panels_in_working_order(quick_rig, module, astronaut_png):
     icons = [value for kind, value in log if kind == "icon"]
     assert icons and icons[0] == bpy.data.images["astronaut.png"].preview.icon_id  # our own thumbnail
     sliders = sum(1 for kind, name in log if kind == "prop" and name == "value")
-    assert sliders == len(module("core.rig").EXPRESSIONS) + 1  # every expression, and the imported track's
+    expressions = module("core.face.expressions").EXPRESSIONS
+    assert sliders == len(expressions) + 1  # every expression, and the imported track's
 
 
 def test_the_layout_check_finds_a_cut_label(quick_rig, module):

@@ -1,13 +1,16 @@
-"""core.rig without Blender: projection and its inverses, the rest pose, depths and expressions."""
+"""The rig's geometry without Blender (core.geometry.camera, core.face): projection and its inverses, the rest
+pose, depths and expressions."""
 import numpy as np
 import pytest
 
 from talking_heads.core.errors import UserError
+from talking_heads.core.face.expressions import EXPRESSIONS, expression_deltas
+from talking_heads.core.face.rest_pose import face_depths, place_rig
+from talking_heads.core.geometry.camera import (Camera, fit_image_plane, positions_in_face_planes, project_to_pixels,
+                                                unproject_at_depth)
 from talking_heads.core.landmarks.groups import INNER_LIP_PAIRS
 from talking_heads.core.landmarks.face3d import lift
 from talking_heads.core.model.mean_face import MEAN_FACE_CROP
-from talking_heads.core.rig import (EXPRESSIONS, Camera, expression_deltas, face_depths, fit_image_plane, place_rig,
-                                    positions_in_face_planes, project_to_pixels, unproject_at_depth)
 
 POINTS = MEAN_FACE_CROP.astype(np.float64) * 1.5 + [40.0, 10.0]  # a face in a 512 x 400 photo
 PIXELS = (512, 400)
