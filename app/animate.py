@@ -65,8 +65,8 @@ def _key(*parts) -> str:
 
 def driver_kind(path: str | os.PathLike) -> str:
     """What the driver is: video, track, curves or audio; a UserError for a missing file or another kind."""
-    from ..core.landmarks.track_file import FORMAT as TRACK_FORMAT
     from ..core.lipsync.curves import FORMAT as CURVES_FORMAT
+    from ..core.track.track_file import FORMAT as TRACK_FORMAT
     from ..core.video import VIDEO_SUFFIXES, streams
 
     path = Path(path)
@@ -99,7 +99,7 @@ class Driver:
     """The driver as a track in the reference photo's pixels, and what it came from."""
 
     kind: str
-    track: object                               # core.landmarks.track_file.Track, in the photo's pixels
+    track: object                               # core.track.track_file.Track, in the photo's pixels
     sound: Path | None = None                   # the sound for the MP4, if any
     sound_offset: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -260,7 +260,9 @@ def _cached_step(workspace: Workspace, driver: Driver, name: str, key: str, kind
 
 def _video_driver(path: Path, workspace: Workspace, reference: np.ndarray, size, mode: str, neutral: int | None,
                   backend: str, stride: int) -> Driver:
-    from ..core.landmarks.track import Track, extract_track, retarget_track
+    from ..core.track.extract import extract_track
+    from ..core.track.retarget import retarget_track
+    from ..core.track.track_file import Track
     from ..core.video import audio_offset, streams
 
     driver = Driver("video", None)
@@ -276,7 +278,8 @@ def _video_driver(path: Path, workspace: Workspace, reference: np.ndarray, size,
 
 
 def _track_driver(path: Path, reference: np.ndarray, size, mode: str, neutral: int | None) -> Driver:
-    from ..core.landmarks.track import Track, retarget_track
+    from ..core.track.retarget import retarget_track
+    from ..core.track.track_file import Track
 
     raw = Track.load(path)
     driver = Driver("track", retarget_track(raw, reference, size, mode, neutral))
@@ -285,7 +288,7 @@ def _track_driver(path: Path, reference: np.ndarray, size, mode: str, neutral: i
 
 
 def _curves_track(curves, path: Path, reference: np.ndarray, size, driver: Driver):
-    from ..core.landmarks.track import expression_track
+    from ..core.track.expression import expression_track
 
     track, skipped = expression_track(reference, size, list(curves.keys), curves.weights, curves.fps, path.name)
     driver.notes.append(f"expressions: {path.name}, {curves.frame_count} frames at {curves.fps:g} fps, "
@@ -354,7 +357,7 @@ def animate(photos: list[str], driver_path: str, out: str, *, preset: Preset = D
             stride: int = 1, neutral: int | None = None, prior: str | None = None, device: str = "auto") -> dict:
     """Run every step (see the module's docstring); returns where everything is, and what was reused."""
     from ..core import __version__
-    from ..core.landmarks.track import resample
+    from ..core.track.resample import resample
 
     if retarget not in (None, "relative", "absolute"):
         raise UserError(f"unknown retargeting mode {retarget!r}; use relative or absolute")

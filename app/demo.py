@@ -106,7 +106,7 @@ def run_demo(out: Path, preset: Preset = DEFAULT_PRESET) -> int:
         from ..core.images import load_image
         from ..core.landmarks.align import crop_box, crop_image, to_crop
         from ..core.landmarks.draw import draw_landmarks
-        from ..core.landmarks.track import Track
+        from ..core.track.track_file import Track
         from ..export.video import write_video
 
         frames = [load_image(p) for p in frame_paths]

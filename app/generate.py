@@ -98,9 +98,9 @@ def generate(person_path: str, track_path: str, out_dir: str, *, name: str = "fr
     Each frame carries Content Credentials signed with `c2pa_key` and its certificate chain `c2pa_cert`
     (PEM paths), by default this installation's local identity; `c2pa=False` writes none. A line says
     which (or why there are none)."""
-    from ..core.landmarks.track import Track
     from ..core.landmarks.align import paste_box
     from ..core.model.person import load_person
+    from ..core.track.track_file import Track
     from ..export.content_credentials import open_signer
     from ..export.provenance import face_spare
     from ..export.sequence import SequenceWriter

@@ -149,7 +149,9 @@ class TrackJob(Job):
     def run(self, progress) -> TrackResult:
         import numpy as np
 
-        from ..core.landmarks.track import Track, extract_track, retarget
+        from ..core.track.extract import extract_track
+        from ..core.track.retarget import retarget
+        from ..core.track.track_file import Track
 
         if self.source.lower().endswith(".json"):
             driver = Track.load(self.source)

@@ -18,7 +18,7 @@ log loudness per frame (RMS dB over one frame), smoothed over 5 frames. Targets:
 baseline + 0.15; quoted on the clips of the held-out identities.
 
 Landmarks come from the per-clip caches in .device_data/landmarks/<stem>.npz (`frames`, `points`, `found`)
-where present, else from `core.landmarks.track.extract_track` (slow; unsmoothed, cached there as well).
+where present, else from `core.track.extract.extract_track` (slow; unsmoothed, cached there as well).
 Also times 10 s of audio to keyframes (target < 5 s).
 
 `--fit` first fits the shipped weights again (on the training identities' clips) and writes
@@ -84,7 +84,7 @@ def landmarks(path: Path, cache: Path) -> tuple[np.ndarray, np.ndarray, np.ndarr
     if file.is_file():
         data = np.load(file)
         return data["frames"], data["points"].astype(np.float64), data["found"].astype(bool)
-    from talking_heads.core.landmarks.track import extract_track
+    from talking_heads.core.track.extract import extract_track
 
     print(f"  {path.name}: no cached landmarks, extracting (slow)", file=sys.stderr)
     track = extract_track(path, smooth=False)

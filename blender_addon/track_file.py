@@ -1,11 +1,11 @@
 """The rig's animation as a landmark track and back, through the project's track file
-(`core.landmarks.track_file`, which the worker reads as well)."""
+(`core.track.track_file`, which the worker reads as well)."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..core.errors import UserError
-from ..core.landmarks.track_file import Track
+from ..core.track.track_file import Track
 
 
 def write_track(path: str, points: np.ndarray, frames, fps: float, image_size: tuple[int, int],

@@ -14,8 +14,10 @@ import pytest
 
 from talking_heads.app import animate as animate_module
 from talking_heads.app.cli import main
-from talking_heads.core.landmarks.track import Track, expression_track, resample
 from talking_heads.core.lipsync.curves import ExpressionCurves
+from talking_heads.core.track.expression import expression_track
+from talking_heads.core.track.resample import resample
+from talking_heads.core.track.track_file import Track
 from talking_heads.export.video import video_info
 
 FRAMES, FPS, RATE = 6, 25, 16000
@@ -121,12 +123,12 @@ def test_a_second_run_fine_tunes_nothing_and_renders_nothing(first_run, photo, d
         raise AssertionError("a rerun with the same inputs must not do this again")
 
     from talking_heads.core.inference import TorchBackend
-    from talking_heads.core.landmarks import track
+    from talking_heads.core.track import extract
     from talking_heads.core.training import finetune
     from talking_heads.export import video
 
     monkeypatch.setattr(finetune, "fit_person", must_not_run)
-    monkeypatch.setattr(track, "extract_track", must_not_run)
+    monkeypatch.setattr(extract, "extract_track", must_not_run)
     monkeypatch.setattr(TorchBackend, "__call__", must_not_run)
     monkeypatch.setattr(video, "write_video", must_not_run)
     assert main(["animate", str(photo), "--driver", str(driver), "--out", str(out), *COMMON]) == 0

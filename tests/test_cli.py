@@ -101,7 +101,7 @@ def test_json_to_stdout_holds_the_json_alone(photo, tmp_path, capsys):
     assert data["backend"] == "dlib" and len(data["points"]) == 68
     ref = tmp_path / "ref.json"
     ref.write_text(captured.out)
-    from talking_heads.core.landmarks.track import Track
+    from talking_heads.core.track.track_file import Track
 
     points = np.asarray(data["points"], np.float32)
     moving = np.stack([points + [k, 0] for k in range(4)])

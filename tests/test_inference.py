@@ -11,7 +11,7 @@ from talking_heads.app.generate import JOB_FILE, generate
 @pytest.fixture(scope="module")
 def job(tmp_path_factory, astronaut):
     from talking_heads.core.landmarks.detect import detect_landmarks
-    from talking_heads.core.landmarks.track import Track
+    from talking_heads.core.track.track_file import Track
     from talking_heads.core.training.finetune import fit_person
 
     folder = tmp_path_factory.mktemp("job")
@@ -74,8 +74,8 @@ def test_the_frame_for_the_photos_own_landmarks_is_the_photo(tmp_path, astronaut
     from talking_heads.core.images import load_image
     from talking_heads.core.landmarks.align import native_box
     from talking_heads.core.landmarks.detect import detect_landmarks
-    from talking_heads.core.landmarks.track import Track
     from talking_heads.core.metrics import psnr
+    from talking_heads.core.track.track_file import Track
     from talking_heads.core.training.finetune import fit_person
 
     points = detect_landmarks(astronaut, backend="dlib").points

@@ -1,4 +1,4 @@
-"""core.landmarks.track: the track file (round trip, every validation error, fuzzing), gap filling, One Euro
+"""core.track: the track file (round trip, every validation error, fuzzing), gap filling, One Euro
 smoothing, extraction from a synthetic video, retargeting, and the CLI."""
 import copy
 import json
@@ -12,9 +12,12 @@ from hypothesis import strategies as st
 
 from talking_heads.app.cli import main
 from talking_heads.core.errors import Cancelled, UserError
+from talking_heads.core.geometry.similarity import similarity
 from talking_heads.core.landmarks.face3d import MEAN_FACE_3D
-from talking_heads.core.landmarks.track import (Track, extract_track, fill_gaps, neutral_frame, one_euro_smooth, retarget,
-                                                similarity)
+from talking_heads.core.track.extract import extract_track
+from talking_heads.core.track.retarget import neutral_frame, retarget
+from talking_heads.core.track.smooth import fill_gaps, one_euro_smooth
+from talking_heads.core.track.track_file import Track
 
 FACE = (MEAN_FACE_3D[:, :2] * 50 + [128, 120]).astype(np.float32)  # a face 50 px between the eyes
 

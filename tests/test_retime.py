@@ -38,9 +38,9 @@ def test_a_track_a_curve_file_and_a_capture_of_one_take_land_on_the_same_frames(
     """The issue's case: the same take (4 frames at 30 fps) from a landmark track, expression curves and a
     Live Link take comes out with the same frame count at the scene's 60 fps, and the rig's keys too."""
     from talking_heads.core.capture.live_link import FaceCapture
-    from talking_heads.core.landmarks.track import resample as resample_track
-    from talking_heads.core.landmarks.track_file import Track
     from talking_heads.core.lipsync.curves import ExpressionCurves
+    from talking_heads.core.track.resample import resample as resample_track
+    from talking_heads.core.track.track_file import Track
 
     frames, fps, scene = 4, 30.0, 60.0
     ramp = np.arange(frames, dtype=np.float32)

@@ -123,7 +123,7 @@ def moving_face(astronaut):
 @pytest.mark.parametrize("rotation", [-90, 90, 180])   # -90: how phones tag a portrait clip (turn clockwise)
 def test_a_phone_video_tracks_exactly_like_its_upright_copy(tmp_path, moving_face, rotation):
     from talking_heads.core.landmarks.detect import load_backend
-    from talking_heads.core.landmarks.track import extract_track
+    from talking_heads.core.track.extract import extract_track
 
     upright = write_lossless(tmp_path / "upright.mp4", moving_face)
     phone = write_lossless(tmp_path / "phone.mp4", stored_sideways(moving_face, rotation), rotation=rotation)

@@ -52,7 +52,7 @@ def track_destination(out: str) -> Path | None:
 
 
 def write_track(track, out: Path | None) -> None:
-    """A track (`core.landmarks.track_file.Track`) to `track_destination`'s path, or to standard output."""
+    """A track (`core.track.track_file.Track`) to `track_destination`'s path, or to standard output."""
     from ..output import write_data
 
     if out is None:

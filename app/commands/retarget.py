@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...core.landmarks.track import Track, load_reference, retarget_track
+    from ...core.track.retarget import load_reference, retarget_track
+    from ...core.track.track_file import Track
 
     driver = Track.load(args.track)
     out = track_destination(args.out)

@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...core.landmarks.track import extract_track
+    from ...core.track.extract import extract_track
 
     out = track_destination(args.out)
     progress = bar("landmarks")

@@ -13,13 +13,15 @@ tens of degrees, not for reconstructing a person):
   them, so depth is relative to the mean of the 68 points.
 
 Axes: x to the right, y down (as in images), z away from the camera (a right-handed frame, the convention of
-`core.landmarks.track`'s 3D tracks). Units: inter-ocular distances. The jaw points are the face's outline in
+`core.track`'s 3D tracks). Units: inter-ocular distances. The jaw points are the face's outline in
 a frontal view; turned far, a real outline slides over the cheek, which rigid points cannot do, so keep
 turns within about 30 degrees.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from ..geometry.similarity import similarity
 
 # (x, y, depth behind the nose tip), iBUG 300-W order.
 _TABLE = np.array([
@@ -50,8 +52,6 @@ MEAN_FACE_3D = np.column_stack([_TABLE[:, :2], _TABLE[:, 2] - _TABLE[:, 2].mean(
 def lift(points: np.ndarray) -> np.ndarray:
     """2D landmarks (68, 2) -> (68, 3): the same x, y and the mean face's depths, scaled to this face
     (by the similarity that best maps the mean face's x, y onto the points)."""
-    from .track import similarity
-
     p = np.asarray(points, dtype=np.float64)[:, :2]
     m = similarity(MEAN_FACE_3D[:, :2], p)
     scale = np.sqrt(abs(np.linalg.det(m[:2, :2])))

@@ -1,6 +1,6 @@
 """Landmark track files: the format, version 1, and `Track`, which reads, validates and writes it.
 
-It needs only numpy and json, so the Blender add-on uses it as it is (`core.landmarks.track` extracts tracks
+It needs only numpy and json, so the Blender add-on uses it as it is (`core.track` extracts tracks
 from video and retargets them).
 
 Track file format, version 1

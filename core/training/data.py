@@ -45,7 +45,7 @@ def landmark_cache(video: Path, cache_dir: Path | None = None, progress: Progres
         with np.load(path, allow_pickle=False) as z:
             if int(z["version"]) == CACHE_VERSION:
                 return z["frames"], z["points"].astype(np.float32), z["found"]
-    from ..landmarks.track import extract_track
+    from ..track.extract import extract_track
 
     track = extract_track(str(video), progress=progress)
     frames = np.asarray(track.frames, np.int64)

@@ -54,7 +54,7 @@ def person_file(tmp_path_factory, astronaut, face_points) -> Path:
 
 
 def make_track(points: np.ndarray, count: int, size=(512, 512)):
-    from talking_heads.core.landmarks.track import Track
+    from talking_heads.core.track.track_file import Track
 
     moving = np.stack([points + [0.5 * i, 0] for i in range(count)]).astype(np.float32)
     return Track(points=moving, frames=np.arange(1, count + 1), filled=np.zeros(count, bool), fps=24.0,

@@ -12,7 +12,7 @@ from PIL import Image
 
 from talking_heads.core.errors import UserError
 from talking_heads.core.images import MIN_SIDE, load_image
-from talking_heads.core.landmarks.track import Track
+from talking_heads.core.track.track_file import Track
 
 from .conftest import assert_one_line_error, cli, make_track, tree
 
