@@ -3,7 +3,7 @@
 A job is a `protocol.Job` dataclass (the request's fields, sent as one JSON line) whose `Result` names its
 result dataclass and whose `run(progress)` does the work and returns that result. Defining the class
 registers it (`protocol.Job.__init_subclass__`): adding a job means adding it here, and an operator that
-asks for it (blender_addon/operators.py).
+asks for it (blender_addon/operators/).
 
 Blender's Python imports this module to build requests and read results, and has no torch: the work's own
 imports sit inside `run`, which only the worker calls. The install job runs in Blender's own Python (it

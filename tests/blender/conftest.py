@@ -173,7 +173,7 @@ def quick_rig(scene, module, astronaut_png):
         image=str(astronaut_png), reference_copy=None, size=[512, 512], backend="test", faces_found=1, box=[],
         points=points.tolist(), depths=face_depths(lift(points)).tolist(), depth_source="generic face")
     rig = module("blender_addon.rig_objects").build(bpy.context, "test rig", image, detection, 4.0)
-    rig[module("blender_addon.operators").LANDMARKS_PROPERTY] = points.ravel().tolist()
+    rig[module("blender_addon.operators.scene").LANDMARKS_PROPERTY] = points.ravel().tolist()
     return rig, points
 
 

@@ -55,7 +55,7 @@ def test_the_keys_the_rig_lacks_are_listed_once(quick_rig, module, tmp_path):
     rig, _ = quick_rig
     path = tmp_path / "take.csv"
     path.write_text(take(10), encoding="utf-8")
-    operators = module("blender_addon.operators")
+    operators = module("blender_addon.operators.animation")
     reports = []
     # The operator's report, read through a stand-in `self` (bpy.ops keeps INFO reports to itself).
     stand_in = type("Op", (), {"filepath": str(path), "capture_fps": 60.0, "frame_start": 1, "head": False,

@@ -139,7 +139,7 @@ def test_generate_passes_the_head_matte_to_the_worker(quick_rig, module, tmp_pat
     rig = bpy.context.scene.talking_heads.rig
     rig.talking_heads.person_model = str(tmp_path / "person.safetensors")
     (tmp_path / "person.safetensors").write_bytes(b"not used: only the request is built")
-    operators = module("blender_addon.operators")
+    operators = module("blender_addon.operators.generate")
     bpy.context.scene.talking_heads.generate_alpha = alpha
 
     class Properties:

@@ -291,7 +291,7 @@ def test_install_runs_the_worker_with_blenders_own_python(addon, module, tmp_pat
     """The environment with torch is what the install job makes: Blender's Python runs it, as any other job."""
     import sys
 
-    operators, worker_jobs = module("blender_addon.operators"), module("app.worker_jobs")
+    operators, worker_jobs = module("blender_addon.operators.worker"), module("app.worker_jobs")
     prefs = bpy.context.preferences.addons[addon.__name__].preferences
     before = (prefs.install_source, prefs.wheelhouse)
     started = []
@@ -523,7 +523,7 @@ def test_operators_that_change_scene_data_register_for_undo(module):
     operators = module("blender_addon.operators")
 
     def operator(name):
-        return getattr(operators, f"TALKINGHEADS_OT_{name}")
+        return next(c for c in operators.CLASSES if c.__name__ == f"TALKINGHEADS_OT_{name}")
 
     for name in ("build_rig", "import_track", "import_audio", "finetune", "generate", "export_onnx"):
         assert operator(name).bl_options == {'UNDO'}, name
