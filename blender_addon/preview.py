@@ -26,7 +26,7 @@ from bpy.app.handlers import persistent
 from ..core.errors import UserError, one_line
 from ..core.landmarks.align import paste_box
 from ..export.onnx_contract import INPUT, OUTPUT, read_paste_at, signature_problem
-from . import driver, materials
+from . import driver, materials, properties
 from .properties import is_rig
 
 MIN_INTERVAL = 0.1
@@ -209,11 +209,13 @@ def _restore_plane(rig) -> None:
 
 
 def register() -> None:
+    properties.preview_switch = set_enabled
     bpy.app.handlers.load_post.append(_on_load)
     bpy.app.timers.register(_sync_handler, first_interval=0.0)  # bpy.data is off limits while registering
 
 
 def unregister() -> None:
+    properties.preview_switch = None
     if _on_load in bpy.app.handlers.load_post:
         bpy.app.handlers.load_post.remove(_on_load)
     if bpy.app.timers.is_registered(_sync_handler):

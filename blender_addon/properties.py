@@ -7,6 +7,7 @@ from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatPrope
     IntProperty, PointerProperty, StringProperty
 
 from ..core.presets import DEFAULT_PRESET, PRESETS
+from . import materials
 from .compat import BLEND_RELATIVE
 
 FINETUNE_PRESETS = [(preset.name, preset.name.title(), preset.description) for preset in PRESETS]
@@ -22,8 +23,6 @@ def _poll_rig(_settings, obj) -> bool:
 
 
 def _show_generated_changed(rig_settings, _context) -> None:
-    from . import materials
-
     materials.show_generated(rig_settings.id_data)
 
 
@@ -36,10 +35,14 @@ def _set_show_rig(rig_settings, value: bool) -> None:
     rig_settings.id_data.hide_set(not value)
 
 
-def _preview_changed(scene_settings, context) -> None:
-    from . import preview
+# What the Live Preview switch calls: preview.set_enabled, set by preview.register(). Preview imports this
+# module (is_rig), so the switch reaches it through here rather than by importing it.
+preview_switch = None
 
-    preview.set_enabled(scene_settings.preview)
+
+def _preview_changed(scene_settings, context) -> None:
+    if preview_switch is not None:
+        preview_switch(scene_settings.preview)
 
 
 class TALKINGHEADS_PG_reference(bpy.types.PropertyGroup):
