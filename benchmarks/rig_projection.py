@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     n = args.frames
     rows = [("rig_pixels: evaluation (frame_set + depsgraph) + projection", total),
             ("rig_pixels, the same rig without the per-vertex track keys", without_track),
-            ("projection alone (core.rig.project_to_pixels, all frames at once)", projection),
+            ("projection alone (core.geometry.camera.project_to_pixels, all frames at once)", projection),
             ("for comparison: world_to_camera_view per vertex, + frame_set", per_vertex_time)]
     table = ["| stage | wall, total (s) | wall per frame (ms) | CPU per frame (ms) |", "|---|---|---|---|"]
     table += [f"| {name} | {wall:.3f} | {1000 * wall / n:.3f} | {1000 * cpu / n:.3f} |"

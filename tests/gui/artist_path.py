@@ -159,7 +159,7 @@ class Steps:
         check(rig() is not None, "Build Rig made no rig")
         lines = yield from self.reports.new()
         check(reported(lines, "built"), f"Build Rig reported {lines}")
-        expressions = addon("core.rig").EXPRESSIONS
+        expressions = addon("core.face.expressions").EXPRESSIONS
         blocks = rig().data.shape_keys.key_blocks
         check(set(expressions) <= set(blocks.keys()), f"expression keys missing: {set(expressions) - set(blocks.keys())}")
         moved = {name: blocks[name].value for name in expressions if blocks[name].value != 0.0}
