@@ -160,12 +160,9 @@ def _tag_status_bar() -> None:
 _tag_status_bar.last = 0.0
 
 
-def draw_progress(layout, with_stage: bool = True) -> None:
-    """Blender's progress bar with the job's summary, and the stage it is at (the status bar and the sidebar
-    draw this)."""
+def draw_progress(layout) -> None:
+    """Blender's progress bar with the job's summary (the sidebar and the status bar draw it)."""
     layout.progress(factor=ActiveJob.fraction, type='BAR', text=ActiveJob.summary())
-    if with_stage and ActiveJob.stage:
-        layout.label(text=ActiveJob.stage)
 
 
 def _draw_status_bar(self, context) -> None:
@@ -173,7 +170,7 @@ def _draw_status_bar(self, context) -> None:
         row = self.layout.row()
         bar = row.row()
         bar.ui_units_x = 14  # the summary's longest ("Fine-tune 100%, estimating time left") in full
-        bar.progress(factor=ActiveJob.fraction, type='BAR', text=ActiveJob.summary())
+        draw_progress(bar)
         row.label(text=f"{ActiveJob.stage}  (Esc cancels)" if ActiveJob.stage else "Esc cancels")
 
 

@@ -136,7 +136,10 @@ class TALKINGHEADS_PT_main(_Panel, bpy.types.Panel):
         layout.prop(context.scene.talking_heads, "rig")
         if jobs.job_running():
             box = layout.box()
-            jobs.draw_progress(box.column(align=True))
+            column = box.column(align=True)
+            jobs.draw_progress(column)
+            if jobs.ActiveJob.stage:
+                column.label(text=jobs.ActiveJob.stage)
             box.operator("talking_heads.cancel_job", icon='CANCEL')
         else:
             problem = worker_problem(context)

@@ -29,9 +29,7 @@ class TALKINGHEADS_OT_install_worker(WorkerJob, bpy.types.Operator):
         if wheelhouse is None and not bpy.app.online_access:
             raise UserError("online access is off: allow it in Preferences > System > Network to download the "
                             "worker's packages, or install from a folder of wheels")
-        requirements = os.path.join(preferences.extension_root(), "worker_requirements.txt")
-        if not os.path.isfile(requirements):
-            raise UserError(f"{requirements} is missing; reinstall the extension")
+        requirements = os.path.join(preferences.extension_root(), "worker_requirements.txt")  # checked by the job
         return worker_jobs.InstallJob(folder=preferences.environment_folder(), requirements=requirements,
                                       wheelhouse=wheelhouse, torch=preferences.torch_build(context))
 
