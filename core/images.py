@@ -54,6 +54,10 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     rgb = _to_rgb8(pixels)
     if max(rgb.shape[:2]) > MAX_SIDE:
         rgb = _downscale(rgb, MAX_SIDE)
+        if min(rgb.shape[:2]) < MIN_SIDE:  # a long, thin image: the downscale took its short side under the minimum
+            raise UserError(f"{path} is {w}x{h} pixels: at most {MAX_SIDE} on its long side leaves "
+                            f"{rgb.shape[1]}x{rgb.shape[0]}; crop it to the face (at least {MIN_SIDE} pixels on "
+                            f"each side)")
     if max(h, w) > MAX_SIDE:
         warnings.warn(f"{path} is {w}x{h} pixels; downscaled to {rgb.shape[1]}x{rgb.shape[0]} "
                       f"(at most {MAX_SIDE} on a side)", stacklevel=2)

@@ -206,3 +206,14 @@ def test_bad_files_give_one_line_user_errors(tmp_path, make, words):
 def test_smallest_allowed_size_loads(tmp_path):
     assert load_image(save(tmp_path, "small.png", Image.fromarray(gradient(MIN_SIDE, MIN_SIDE)))).shape == \
         (MIN_SIDE, MIN_SIDE, 3)
+
+
+def test_a_long_thin_image_whose_downscale_is_too_narrow_is_refused(tmp_path):
+    """The fuzzer's case: a 200 x 26000 image passes the minimum side as read, but at most 8192 on its long
+    side it would be 63 pixels wide. One line, no image."""
+    from PIL import Image
+
+    path = tmp_path / "thin.png"
+    Image.new("RGB", (200, 26000), (120, 120, 120)).save(path)
+    with pytest.raises(UserError, match="leaves 63x8192; crop it to the face"):
+        load_image(path)
