@@ -238,14 +238,75 @@ class GenerateJob(Job):
     alpha: bool = False             # RGBA frames: the head opaque, the rest transparent (the head matte)
     c2pa_key: str | None = None     # the user's C2PA signing key and certificate (PEM files); None: the
     c2pa_cert: str | None = None    # installation's local identity
+    head_fit: str | None = None     # a head fit (FitHeadJob's file): each frame also baked to the head's UVs
+    head_name: str = "head_"        # the UV frames' names, beside the frames
 
     def run(self, progress) -> GenerateResult:
         from .generate import generate
 
         frames = generate(self.person, self.track, self.out_dir, name=self.name, device=self.device,
                           progress=progress, alpha=self.alpha, c2pa_key=self.c2pa_key or None,
-                          c2pa_cert=self.c2pa_cert or None)
+                          c2pa_cert=self.c2pa_cert or None, head_fit=self.head_fit, head_name=self.head_name)
         return GenerateResult(frames=frames)
+
+
+# --- the head ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class FitHeadResult(JobResult):
+    fit: str                    # the fit file (core.head.fit.HeadFit, .npz)
+    overlay: str                # a PNG: the mesh's landmarks and outline over the photo
+    landmark_vertices: list     # (68,) the mesh's vertex per landmark
+    rotation: list              # (3, 3) object -> photo camera (OpenCV axes)
+    translation: list           # (3,)
+    focal: float                # pixels
+    landmark_source: str        # "given", "guessed" or "pins"
+    warnings: list              # one line each: several UV maps, overlapping UVs, non-manifold, ...
+
+
+@dataclass
+class FitHeadJob(Job):
+    """Where the photo's face lies on a head mesh: the texel map its frames are baked through."""
+    NAME: ClassVar[str] = "fit_head"
+    Result: ClassVar[type] = FitHeadResult
+    photo: str
+    mesh: str                           # .obj, .glb/.gltf or the add-on's .npz (core.head.mesh)
+    out: str                            # the fit file to write (.npz); the overlay goes beside it
+    landmarks: list | None = None       # 68 vertex indices (the artist's pins, or given); None: guessed
+    reference_points: list | None = None  # the photo's 68 landmarks (pixels); None: detected
+    size: int = 2048                    # the UV map's side, 1024 to 4096
+
+    def run(self, progress) -> FitHeadResult:
+        from ..core.head.fit import fit_head_files
+
+        return FitHeadResult(**fit_head_files(self.photo, self.mesh, self.out, landmarks=self.landmarks,
+                                              reference_points=self.reference_points, size=self.size,
+                                              progress=progress))
+
+
+@dataclass
+class HeadFromPhotoResult(JobResult):
+    mesh: str                   # the head (.npz, core.head.mesh.Mesh) in the photo camera's frame (OpenCV axes)
+    focal: float                # the focal length (pixels) it was built for
+
+
+@dataclass
+class HeadFromPhotoJob(Job):
+    """A head built from the photo: its face lifted with the generic face's depths, closed behind, its UVs
+    the photo's own pixels (the frames are its texture as they are)."""
+    NAME: ClassVar[str] = "head_from_photo"
+    Result: ClassVar[type] = HeadFromPhotoResult
+    photo: str
+    out: str                            # the mesh file to write (.npz)
+    reference_points: list | None = None  # the photo's 68 landmarks (pixels); None: detected
+    focal: float | None = None          # the camera's focal length in photo pixels; None: a 50 mm-like default
+
+    def run(self, progress) -> HeadFromPhotoResult:
+        from ..core.head.from_photo import head_from_photo_file
+
+        mesh, focal = head_from_photo_file(self.photo, self.out, reference_points=self.reference_points,
+                                           focal=self.focal, progress=progress)
+        return HeadFromPhotoResult(mesh=mesh, focal=focal)
 
 
 # --- export -----------------------------------------------------------------------------------------------------
