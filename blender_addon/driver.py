@@ -4,19 +4,45 @@ active camera onto the image plane, in the reference image's pixels.
 Everything that moves the rig counts: shape keys, the object's transform, keyed vertices, modifiers,
 constraints, parents, and the camera and the plane themselves. Blender does the evaluation; the projection
 is `core.geometry.camera.project_to_pixels`, one vectorised call for all frames.
+
+**Head mode** (the rig has a 3D head): the head object carries the head's rotation and the frames only the
+expression, at the photo's pose. The rig's own rotation (Nod, Turn, Tilt, a Live Link take's keys) is taken
+off before projecting, and what rotation is left in its keyed vertices (a video track's head motion) is split
+off by `core.head.pose.split_rotation`; the two together are the head's rotation per frame.
 """
 from __future__ import annotations
 
 import numpy as np
+from mathutils import Matrix
 
 from ..core.errors import UserError
 from ..core.face.rest_pose import N_LANDMARKS
 from ..core.geometry.camera import Camera, project_to_pixels
-from .rig_objects import active_camera, check_vertex_count, plane_model
+from ..core.head.pose import split_rotation
+from .rig_objects import active_camera, check_vertex_count, plane_model, rest_vertices
 
 
 def rig_pixels(context, rig, frames: range) -> np.ndarray:
     """The rig's 68 landmarks in reference pixels at each of `frames`: (len(frames), 68, 2)."""
+    local, matrices, rotations, cameras, planes = _evaluate(context, rig, frames)
+    world = local @ np.swapaxes(matrices[:, :3, :3], 1, 2) + matrices[:, None, :3, 3]
+    return _project(context, rig, frames, world, cameras, planes)
+
+
+def head_pose(context, rig, frames: range) -> tuple[np.ndarray, np.ndarray]:
+    """Head mode: the landmarks in reference pixels at the photo's pose (F, 68, 2) and the head's rotation
+    (F, 3, 3) in the rig's frame (the camera's when the rig was built)."""
+    local, matrices, rotations, cameras, planes = _evaluate(context, rig, frames)
+    in_vertices, derotated = split_rotation(local, rest_vertices(rig))
+    unrotated = matrices.copy()   # the rig's matrix without its own rotation (scale uniform)
+    unrotated[:, :3, :3] = matrices[:, :3, :3] @ np.swapaxes(rotations, 1, 2)
+    world = derotated @ np.swapaxes(unrotated[:, :3, :3], 1, 2) + unrotated[:, None, :3, 3]
+    return _project(context, rig, frames, world, cameras, planes), rotations @ in_vertices
+
+
+def _evaluate(context, rig, frames: range):
+    """Per frame: the evaluated rig's vertices in its own space (F, 68, 3), its matrix_world (F, 4, 4), its own
+    rotation (F, 3, 3), the camera's and the plane's matrices (F, 4, 4)."""
     scene = context.scene
     camera = active_camera(scene)
     plane = rig.talking_heads.image_plane
@@ -24,7 +50,9 @@ def rig_pixels(context, rig, frames: range) -> np.ndarray:
     if not len(frames):
         raise UserError("the frame range is empty; set the scene's start and end frames")
     count = len(frames)
-    world = np.empty((count, N_LANDMARKS, 3))
+    local = np.empty((count, N_LANDMARKS, 3))
+    matrices = np.empty((count, 4, 4))
+    rotations = np.empty((count, 3, 3))
     cameras = np.empty((count, 4, 4))
     planes = np.empty((count, 4, 4))
     current, subframe = scene.frame_current, scene.frame_subframe
@@ -32,13 +60,30 @@ def rig_pixels(context, rig, frames: range) -> np.ndarray:
         for i, frame in enumerate(frames):
             scene.frame_set(frame)
             depsgraph = context.evaluated_depsgraph_get()
-            world[i] = world_vertices(rig, depsgraph)
+            evaluated = rig.evaluated_get(depsgraph)
+            local[i] = local_vertices(rig, evaluated)
+            matrices[i] = _array(evaluated.matrix_world)
+            rotations[i] = _array(_own_rotation(evaluated))
             cameras[i] = _array(camera.evaluated_get(depsgraph).matrix_world.normalized())
             planes[i] = _array(plane.evaluated_get(depsgraph).matrix_world)
     finally:
         scene.frame_set(current, subframe=subframe)
-    pixels = project_to_pixels(world, Camera(cameras, camera.data.type == 'ORTHO'),
-                                        plane_model(rig, planes))
+    return local, matrices, rotations, cameras, planes
+
+
+def _own_rotation(obj):
+    """The object's own rotation (not its delta rotation) as a 3x3 Matrix, whatever its rotation mode."""
+    if obj.rotation_mode == 'QUATERNION':
+        return obj.rotation_quaternion.normalized().to_matrix()
+    if obj.rotation_mode == 'AXIS_ANGLE':
+        angle, *axis = obj.rotation_axis_angle
+        return Matrix.Rotation(angle, 3, axis)
+    return obj.rotation_euler.to_matrix()
+
+
+def _project(context, rig, frames: range, world: np.ndarray, cameras: np.ndarray, planes: np.ndarray) -> np.ndarray:
+    camera = active_camera(context.scene)
+    pixels = project_to_pixels(world, Camera(cameras, camera.data.type == 'ORTHO'), plane_model(rig, planes))
     bad = np.argwhere(~np.isfinite(pixels).all(axis=-1))
     if len(bad):
         frame, vertex = frames[bad[0][0]], bad[0][1]
@@ -47,15 +92,20 @@ def rig_pixels(context, rig, frames: range) -> np.ndarray:
     return pixels.astype(np.float32)
 
 
-def world_vertices(rig, depsgraph) -> np.ndarray:
-    """The evaluated rig's vertices (68, 3) in world space."""
-    evaluated = rig.evaluated_get(depsgraph)
+def local_vertices(rig, evaluated) -> np.ndarray:
+    """The evaluated rig's vertices (68, 3) in its own space."""
     vertices = evaluated.data.vertices
     check_vertex_count(rig, len(vertices))
     co = np.empty(len(vertices) * 3, dtype=np.float32)
     vertices.foreach_get("co", co)
+    return co.reshape(-1, 3)
+
+
+def world_vertices(rig, depsgraph) -> np.ndarray:
+    """The evaluated rig's vertices (68, 3) in world space."""
+    evaluated = rig.evaluated_get(depsgraph)
     matrix = _array(evaluated.matrix_world)
-    return co.reshape(-1, 3) @ matrix[:3, :3].T + matrix[:3, 3]
+    return local_vertices(rig, evaluated) @ matrix[:3, :3].T + matrix[:3, 3]
 
 
 def _array(matrix) -> np.ndarray:

@@ -10,6 +10,14 @@ frames' alpha) is the factor of a mix between a Transparent BSDF and the emissio
 (EEVEE's blended render method, or alpha blend before 4.2; Cycles needs nothing more). The reference photo,
 or frames without alpha, keep the plane opaque. A material from before the head matte gets its nodes when
 alpha frames first play on it.
+
+**The head.** A fitted head's UV frames (RGBA, alpha = the fit's weight) go into each material whose faces
+got weight: an image-sequence node (CLIP extension: outside the 0-1 tile, UDIM tiles beyond keep their own
+colour) on the fitted UV map, mixed over the material's own Base Color (whatever was linked to it, or its
+value) by the frames' alpha. Only these named nodes are ever added or replaced, so the artist's material is
+kept whole and wiring again changes nothing else. A Head from Photo head's own material shows the photo, then
+the frames, on its UVs (the photo's pixels), lit (Principled BSDF) or unlit (its emission) as the head's
+"Unlit" setting says: unlit, a render from the photo's camera gives the frames back as they are.
 """
 from __future__ import annotations
 
@@ -27,6 +35,10 @@ MIX_NODE = "Talking Heads mix"
 ALPHA_NODE = "Talking Heads alpha"          # float mix: 1 (opaque) or the frames' alpha
 CUTOUT_NODE = "Talking Heads cut-out"       # shader mix: transparent where the alpha is 0
 TRANSPARENT_NODE = "Talking Heads transparent"
+HEAD_FRAMES_NODE = "Talking Heads head frames"
+HEAD_UV_NODE = "Talking Heads head UV"
+HEAD_MIX_NODE = "Talking Heads head mix"      # the frames over the material's own Base Color, by their alpha
+HEAD_UNLIT_NODE = "Talking Heads head unlit"  # Head from Photo: the Principled BSDF or the emission
 
 
 def plane_material(name: str, reference: bpy.types.Image) -> bpy.types.Material:
@@ -226,3 +238,95 @@ def _object_cutout(nodes, links, frames, emission, alpha: bool) -> None:
 
 def frame_path(folder: str, name: str, number: int) -> str:
     return os.path.join(folder, frame_name(name, number))
+
+
+# --- the head ---------------------------------------------------------------------------------------------------
+
+def wire_head_frames(material, image: bpy.types.Image, uv_map: str, first: int, count: int) -> None:
+    """Play the UV frames `image` (a sequence) over `material`'s own Base Color, on UV map `uv_map`."""
+    nodes, links = compat.shader_nodes(material)
+    shader = next((n for n in nodes if n.type == 'BSDF_PRINCIPLED'), None)
+    if shader is None:
+        raise UserError(f"the material {material.name} has no Principled BSDF to show the frames on; add one "
+                        f"(or give those faces a material that has one)")
+    frames = nodes.get(HEAD_FRAMES_NODE) or nodes.new("ShaderNodeTexImage")
+    frames.name = frames.label = HEAD_FRAMES_NODE
+    frames.image = image
+    frames.extension = 'CLIP'
+    frames.location = shader.location.x - 700, shader.location.y - 300
+    use_sequence(frames.image_user, first, count)
+    uv = nodes.get(HEAD_UV_NODE) or nodes.new("ShaderNodeUVMap")
+    uv.name = uv.label = HEAD_UV_NODE
+    uv.uv_map = uv_map
+    uv.location = frames.location.x - 250, frames.location.y
+    links.new(uv.outputs["UV"], frames.inputs["Vector"])
+    mix = nodes.get(HEAD_MIX_NODE)
+    if mix is None:  # first time: the material's own colour becomes the mix's A
+        mix = nodes.new("ShaderNodeMix")
+        mix.name = mix.label = HEAD_MIX_NODE
+        mix.data_type = 'RGBA'
+        mix.location = shader.location.x - 250, shader.location.y
+        base = shader.inputs["Base Color"]
+        if base.links:
+            links.new(base.links[0].from_socket, _mix_input(mix, "A"))
+        else:
+            _mix_input(mix, "A").default_value = base.default_value
+        links.new(_mix_output(mix), base)
+    links.new(frames.outputs["Color"], _mix_input(mix, "B"))
+    links.new(frames.outputs["Alpha"], mix.inputs["Factor"])
+    nodes.active = frames
+
+
+def head_photo_material(name: str, image: bpy.types.Image) -> bpy.types.Material:
+    """A Head from Photo head's material: `image` on its UVs, lit or unlit (see the module's description)."""
+    material = bpy.data.materials.new(name)
+    nodes, links = compat.shader_nodes(material)
+    nodes.clear()
+    frames = nodes.new("ShaderNodeTexImage")
+    frames.name = frames.label = HEAD_FRAMES_NODE
+    frames.image = image
+    frames.location = (-700, 0)
+    shader = nodes.new("ShaderNodeBsdfPrincipled")
+    shader.location = (-350, 200)
+    emission = nodes.new("ShaderNodeEmission")
+    emission.location = (-350, -250)
+    unlit = nodes.new("ShaderNodeMixShader")
+    unlit.name = unlit.label = HEAD_UNLIT_NODE
+    unlit.location = (0, 0)
+    output = nodes.new("ShaderNodeOutputMaterial")
+    output.location = (250, 0)
+    links.new(frames.outputs["Color"], shader.inputs["Base Color"])
+    links.new(frames.outputs["Color"], emission.inputs["Color"])
+    links.new(shader.outputs["BSDF"], unlit.inputs[1])
+    links.new(emission.outputs["Emission"], unlit.inputs[2])
+    links.new(unlit.outputs["Shader"], output.inputs["Surface"])
+    nodes.active = frames
+    return material
+
+
+def set_head_unlit(head, unlit: bool) -> None:
+    """Show a Head from Photo head's frames lit (Principled BSDF) or unlit (their emission, as they are)."""
+    for material in head.data.materials:
+        if material is not None and material.node_tree is not None and HEAD_UNLIT_NODE in material.node_tree.nodes:
+            material.node_tree.nodes[HEAD_UNLIT_NODE].inputs["Fac"].default_value = 1.0 if unlit else 0.0
+
+
+def play_on_photo_head(head, image: bpy.types.Image, first: int, count: int) -> None:
+    """Play the generated frames (the photo's own pixels, its UVs) on a Head from Photo head."""
+    nodes = next((m.node_tree.nodes for m in head.data.materials
+                  if m is not None and m.node_tree is not None and HEAD_FRAMES_NODE in m.node_tree.nodes), None)
+    if nodes is None:
+        raise UserError(f"{head.name} has lost its Talking Heads material; press Head from Photo again")
+    nodes[HEAD_FRAMES_NODE].image = image
+    use_sequence(nodes[HEAD_FRAMES_NODE].image_user, first, count)
+
+
+def show_still_for_export(material, still: bpy.types.Image) -> None:
+    """For a glTF export's copy of a head material: the still image `still` straight into the Base Color
+    (glTF holds an image texture there, not our mix): the frames' node shows it and drives the colour."""
+    nodes, links = material.node_tree.nodes, material.node_tree.links
+    frames = nodes[HEAD_FRAMES_NODE]
+    frames.image = still
+    shader = next((n for n in nodes if n.type == 'BSDF_PRINCIPLED'), None)
+    if shader is not None:
+        links.new(frames.outputs["Color"], shader.inputs["Base Color"])

@@ -1,5 +1,5 @@
 """The "Talking Heads" tab of the 3D viewport's sidebar: one sub-panel per step, in the order an artist
-works — Reference, Rig, Animation, Model, Generate, Preview, Export.
+works — Reference, Rig, Animation, Model, Head, Generate, Preview, Export.
 
 Drawn for the sidebar at its default width (about 290 pixels): short labels, properties split into a label
 column and a field column, expressions one per row under their face part, and every longer message wrapped
@@ -312,8 +312,55 @@ def person_model_problem(rig) -> str | None:
     return None
 
 
+def head_problem(rig) -> str | None:
+    head = rig.talking_heads.head
+    if head is None:
+        return "No head: choose a mesh, or add one above"
+    if head.type == 'MESH' and not len(head.data.uv_layers):
+        return f"{head.name} has no UV map: unwrap it first"
+    return None
+
+
+class TALKINGHEADS_PT_head(_RigPanel, _SubPanel, bpy.types.Panel):
+    bl_label = "5. Head"
+
+    def draw(self, context):
+        layout = self.layout
+        settings = _rig(context).talking_heads
+        column = layout.column()
+        column.use_property_split = True
+        column.prop(settings, "head")
+        action(layout, context, "talking_heads.add_sample_head", worker=False, icon='USER')
+        action(layout, context, "talking_heads.head_from_photo", unsaved_problem(), icon='IMAGE_DATA')
+        head = settings.head
+        if head is None:
+            note(layout, context, "Choose your head mesh above, or add one: the frames are baked onto its UVs "
+                                  "and it carries the head's turns.")
+            return
+        head_settings = head.talking_heads
+        if head_settings.head_from_photo:
+            column = layout.column()
+            column.use_property_split = True
+            column.prop(head_settings, "head_unlit")
+            note(layout, context, "Built from the photo: the frames play on it as they are, no fit needed.")
+        else:
+            column = layout.column()
+            column.use_property_split = True
+            column.prop(settings, "head_uv_size")
+            action(layout, context, "talking_heads.fit_head", first_problem(unsaved_problem(), head_problem(
+                _rig(context))), icon='MOD_SHRINKWRAP')
+            fitted = None if head_settings.head_fit else "Fit to Head first, then correct it with pins"
+            action(layout, context, "talking_heads.head_pins", fitted, worker=False, icon='PINNED')
+        overlay = settings.head_overlay
+        if overlay is not None and not head_settings.head_from_photo:
+            layout.template_icon(icon_value=thumbnail.icon(layout, overlay), scale=8.0)
+            layout.operator("talking_heads.show_head_fit", icon='IMAGE_DATA')
+        if head.data.shape_keys is not None:
+            note(layout, context, "Its shape keys are not driven: the frames move the lips.")
+
+
 class TALKINGHEADS_PT_generate(_RigPanel, _SubPanel, bpy.types.Panel):
-    bl_label = "5. Generate"
+    bl_label = "6. Generate"
 
     def draw(self, context):
         layout = self.layout
@@ -339,7 +386,7 @@ class TALKINGHEADS_PT_generate(_RigPanel, _SubPanel, bpy.types.Panel):
 
 
 class TALKINGHEADS_PT_preview(_RigPanel, _SubPanel, bpy.types.Panel):
-    bl_label = "6. Preview"
+    bl_label = "7. Preview"
 
     def draw(self, context):
         layout = self.layout
@@ -358,7 +405,7 @@ class TALKINGHEADS_PT_preview(_RigPanel, _SubPanel, bpy.types.Panel):
 
 
 class TALKINGHEADS_PT_export(_RigPanel, _SubPanel, bpy.types.Panel):
-    bl_label = "7. Export"
+    bl_label = "8. Export"
 
     def draw(self, context):
         layout = self.layout
@@ -372,6 +419,9 @@ class TALKINGHEADS_PT_export(_RigPanel, _SubPanel, bpy.types.Panel):
         action(layout, context, "talking_heads.export_video", no_frames, icon='FILE_MOVIE')
         action(layout, context, "talking_heads.export_onnx", first_problem(unsaved_problem(), person_model_problem(rig)),
                icon='EXPORT')
+        if rig.talking_heads.head is not None:
+            action(layout, context, "talking_heads.export_head_gltf", first_problem(unsaved_problem(), no_frames),
+                   worker=False, icon='EXPORT')
 
 
 CLASSES = (
@@ -385,6 +435,7 @@ CLASSES = (
     TALKINGHEADS_PT_lipsync,
     TALKINGHEADS_PT_capture,
     TALKINGHEADS_PT_model,
+    TALKINGHEADS_PT_head,
     TALKINGHEADS_PT_generate,
     TALKINGHEADS_PT_preview,
     TALKINGHEADS_PT_export,

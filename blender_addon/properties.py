@@ -1,5 +1,6 @@
 """What the add-on keeps in the .blend: the scene's settings (its references, its current rig, how to
-fine-tune, generate and preview) and, on each rig object, what the rig was built from and what it made."""
+fine-tune, generate and preview) and, on each rig object, what the rig was built from and what it made; on a
+head object (the same property group, its head fields), its fit."""
 from __future__ import annotations
 
 import bpy
@@ -20,6 +21,17 @@ def is_rig(obj) -> bool:
 
 def _poll_rig(_settings, obj) -> bool:
     return is_rig(obj)
+
+
+def _poll_head(rig_settings, obj) -> bool:
+    """A head is any mesh but the rig, its image plane and its pins."""
+    rig = rig_settings.id_data
+    return (obj.type == 'MESH' and not is_rig(obj) and obj is not rig_settings.image_plane
+            and obj is not rig_settings.head_pins)
+
+
+def _head_unlit_changed(head_settings, _context) -> None:
+    materials.set_head_unlit(head_settings.id_data, head_settings.head_unlit)
 
 
 def _show_generated_changed(rig_settings, _context) -> None:
@@ -78,6 +90,34 @@ class TALKINGHEADS_PG_rig(bpy.types.PropertyGroup):
     frames_alpha: BoolProperty(name="Head Matte", default=False,
                                description="The generated frames carry alpha: the plane shows the head alone "
                                            "over what is behind it")
+    # --- on a rig: its 3D head -----------------------------------------------------------------------------------
+    head: PointerProperty(type=bpy.types.Object, name="Head", poll=_poll_head,
+                          description="The 3D head the frames are baked onto (its UVs) and whose rotation the "
+                                      "rig's head pose keys")
+    head_pins: PointerProperty(type=bpy.types.Object, name="Pins",
+                               description="68 vertices on the head, one per landmark: move them to correct the fit")
+    head_overlay: PointerProperty(type=bpy.types.Image, name="Fit",
+                                  description="The head's landmarks and outline over the photo, as fitted")
+    head_uv_size: EnumProperty(
+        name="UV Size", default='2048',
+        items=[('1024', "1024", "1024 x 1024 UV frames"), ('2048', "2048", "2048 x 2048 UV frames"),
+               ('4096', "4096", "4096 x 4096 UV frames (slower, four times the disk)")],
+        description="The side of the UV frames baked onto the head")
+    # --- on a head: its fit ------------------------------------------------------------------------------------
+    head_fit: StringProperty(name="Fit", subtype='FILE_PATH', options=BLEND_RELATIVE,
+                             description="The fit file (where the photo lies on this head's UVs)")
+    head_uv_map: StringProperty(name="Fitted UV Map", description="The UV map the head was fitted on")
+    head_camera: FloatVectorProperty(name="Photo Camera", size=9, default=(1, 0, 0, 0, 1, 0, 0, 0, 1),
+                                     description="The rotation from the head's own frame to the photo's camera "
+                                                 "(OpenCV axes), row by row")
+    head_rest: FloatVectorProperty(name="Rest Rotation", size=9, default=(1, 0, 0, 0, 1, 0, 0, 0, 1),
+                                   description="The head's world rotation at rest, which the head pose turns")
+    head_rest_set: BoolProperty(name="Rest Rotation Kept", default=False)
+    head_from_photo: BoolProperty(name="Head from Photo", default=False,
+                                  description="Built from the photo: the frames play on its UVs as they are")
+    head_unlit: BoolProperty(name="Unlit", default=False, update=_head_unlit_changed,
+                             description="Show the frames as they are (emission), whatever the lighting: a "
+                                         "render from the photo's camera gives the frames back")
 
 
 class TALKINGHEADS_PG_scene(bpy.types.PropertyGroup):

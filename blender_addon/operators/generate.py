@@ -1,15 +1,24 @@
 """The Generate panel's operator: the rig drives the person model over the frame range (in the worker); the
-frames play on the plane or the selected objects."""
+frames play on the plane or the selected objects.
+
+With a head (the rig's, fitted or built from the photo) the head carries the pose: the frames are rendered
+at the photo's pose (`driver.head_pose`) and the head's rotation is keyed over the range; a fitted head's UV
+frames (head_####.png, baked by the worker beside the frames) are wired into its baked materials, and a Head
+from Photo head plays the frames themselves."""
 from __future__ import annotations
 
 import os
 
+import numpy as np
+
 import bpy
 from bpy.props import BoolProperty, EnumProperty
+from mathutils import Matrix
 
 from ...app import protocol, worker_jobs
 from ...core.errors import UserError
-from .. import driver, materials, preferences, preview, track_file
+from ...core.head.pose import in_object_frame
+from .. import driver, head_objects, keyframes, materials, preferences, preview, track_file
 from ..jobs import WorkerJob
 from .scene import person_model_file, rig_folder, scene_rig
 
@@ -44,8 +53,18 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
         if scene.frame_start < 0:
             raise UserError("the scene's frame range starts before 0; frames are numbered from 0")
         frames = range(scene.frame_start, scene.frame_end + 1)
+        head = head_in_use(rig)
         with preview.paused():
-            pixels = driver.rig_pixels(context, rig, frames)
+            if head is None:
+                pixels, self._rotations = driver.rig_pixels(context, rig, frames), None
+            else:
+                pixels, self._rotations = driver.head_pose(context, rig, frames)
+        head_fit = None
+        if head is not None and not head.talking_heads.head_from_photo:
+            head_fit = bpy.path.abspath(head.talking_heads.head_fit)
+            if not os.path.isfile(head_fit):
+                raise UserError(f"{head.name}'s fit file is missing ({head_fit}); press Fit to Head again")
+        self._head_name = head.name if head is not None else None
         track = os.path.join(folder, "driver_track.json")
         image = rig.talking_heads.reference
         track_file.write_track(track, pixels, frames, scene.render.fps / scene.render.fps_base,
@@ -56,7 +75,7 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
         key, certificate = preferences.c2pa_identity(context)
         return worker_jobs.GenerateJob(person=person, track=track, out_dir=folder, name="frame_",
                                     device=preferences.worker_device(context), alpha=self._alpha,
-                                    c2pa_key=key, c2pa_cert=certificate)
+                                    c2pa_key=key, c2pa_cert=certificate, head_fit=head_fit, head_name=HEAD_NAME)
 
     def _target(self, context) -> str:
         return context.scene.talking_heads.generate_target if self.target == 'SCENE' else self.target
@@ -68,6 +87,7 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
 
     def job_finished(self, context, result: worker_jobs.GenerateResult) -> None:
         self._show_frames(context, len(self._frames))
+        self._show_on_head(len(self._frames))
         self.report({'INFO'}, f"{len(self._frames)} frames in //talking_heads/{os.path.basename(self._folder)}/")
 
     def job_cancelled(self, context) -> None:
@@ -79,6 +99,7 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
             written += 1
         if written:
             self._show_frames(context, written)
+            self._show_on_head(written)
 
     def _show_frames(self, context, count: int) -> None:
         rig = bpy.data.objects[self._rig_name]
@@ -94,3 +115,59 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
             materials.put_on_plane(rig, image, first, count, alpha=self._alpha)
 
 
+
+    def _show_on_head(self, count: int) -> None:
+        """Key the head's rotation over the frames and play the frames (or their UV bake) on it."""
+        if self._head_name is None:
+            return
+        rig, head = bpy.data.objects[self._rig_name], bpy.data.objects[self._head_name]
+        first = self._frames[0]
+        key_head_rotation(head, np.asarray(self._frames[:count]), self._rotations[:count])
+        if head.talking_heads.head_from_photo:
+            materials.play_on_photo_head(head, rig.talking_heads.frames, first, count)
+            return
+        path = materials.frame_path(self._folder, HEAD_NAME, first)
+        image = materials.load_sequence(bpy.path.relpath(path), f"{head.name} UV frames", alpha=True)
+        uv_map = head.talking_heads.head_uv_map
+        for slot in head_objects.weighted_slots(head, uv_map, head_objects.image_alpha(path)):
+            material = head.material_slots[slot].material if slot < len(head.material_slots) else None
+            if material is not None:
+                materials.wire_head_frames(material, image, uv_map, first, count)
+
+
+HEAD_NAME = "head_"  # the UV frames' names (head_####.png), beside the frames
+
+
+def head_in_use(rig):
+    """The rig's head when it carries the pose: fitted, or built from the photo; else None."""
+    head = rig.talking_heads.head
+    if head is None or head.type != 'MESH':
+        return None
+    settings = head.talking_heads
+    return head if settings.head_from_photo or settings.head_fit else None
+
+
+def key_head_rotation(head, frames: np.ndarray, rotations: np.ndarray) -> None:
+    """Key `head`'s rotation at `frames`: its rest rotation turned, about its origin and in its own frame, by
+    the rig-frame `rotations` (F, 3, 3) seen through the fit's camera. The rest rotation is the head's own
+    until it is first keyed, kept on the head after that (so generating again starts from it)."""
+    settings = head.talking_heads
+    animated = head.animation_data is not None and head.animation_data.action is not None
+    if not (settings.head_rest_set and animated):
+        settings.head_rest = [v for row in head.matrix_basis.to_3x3().normalized() for v in row]
+        settings.head_rest_set = True
+    rest = np.array(settings.head_rest).reshape(3, 3)
+    turned = rest @ in_object_frame(rotations, np.array(settings.head_camera).reshape(3, 3))
+    if head.rotation_mode == 'AXIS_ANGLE':
+        head.rotation_mode = 'QUATERNION'
+    if head.rotation_mode == 'QUATERNION':
+        values = np.array([tuple(Matrix(r.tolist()).to_quaternion()) for r in turned])
+        prop = "rotation_quaternion"
+    else:
+        eulers, previous = [], None
+        for r in turned:
+            previous = Matrix(r.tolist()).to_euler(head.rotation_mode, *(() if previous is None else (previous,)))
+            eulers.append(tuple(previous))
+        values, prop = np.array(eulers), "rotation_euler"
+    for index in range(values.shape[1]):
+        keyframes.key_values(head, prop, frames, values[:, index], index=index)
