@@ -32,6 +32,8 @@ COMMANDS = {
     "lipsync": ("lipsync", "expression curves (ARKit mouth weights) from the speech in a sound file"),
     "finetune": ("finetune", "fine-tune a person model on one or a few photos"),
     "generate": ("generate", "render frames of a person model from a landmark track"),
+    "head-from-photo": ("head_from_photo", "a head mesh built from a photo, its UVs the photo's own pixels"),
+    "fit-head": ("fit_head", "where a photo's face lies on a UV-mapped head mesh (for baking frames onto it)"),
     "export": ("export", "export frames or a person model (sequence, flipbook, video, onnx)"),
     "verify": ("verify", "read a file's provenance: Content Credentials, XMP and the watermark"),
     "evaluate": ("evaluate", "self-reenactment evaluation on talking-head videos"),
