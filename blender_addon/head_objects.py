@@ -15,7 +15,7 @@ from mathutils import Matrix
 from ..core.atomic import atomic_path
 from ..core.errors import UserError
 from ..core.face.rest_pose import FACE_EDGES, N_LANDMARKS
-from ..core.head.mesh import Mesh, sample_head
+from ..core.head.mesh import Mesh, baked_triangles, sample_head
 from ..core.head.pose import BLENDER_TO_OPENCV
 from . import compat
 
@@ -89,15 +89,18 @@ def _new_material(name: str) -> bpy.types.Material:
     return material
 
 
-def mesh_arrays(obj) -> dict:
+def mesh_arrays(obj, uv_map: str | None = None) -> dict:
     """`obj`'s head mesh as `core.head.mesh.Mesh`'s fields: object-space rest (basis) coordinates, its loop
-    triangles, their per-corner UVs on the active render UV map, material slots per triangle."""
+    triangles, their per-corner UVs on `uv_map` (None: the active render UV map), material slots per triangle."""
     if obj is None or obj.type != 'MESH':
         raise UserError("choose a mesh object as the head (Head panel)")
     mesh = obj.data
     if not len(mesh.uv_layers):
         raise UserError(f"{obj.name} has no UV map: unwrap it (UV > Unwrap) so the frames can be baked to it")
-    uv_layer = next((layer for layer in mesh.uv_layers if layer.active_render), mesh.uv_layers[0])
+    uv_layer = mesh.uv_layers.get(uv_map) if uv_map else \
+        next((layer for layer in mesh.uv_layers if layer.active_render), mesh.uv_layers[0])
+    if uv_layer is None:
+        raise UserError(f"{obj.name} has lost the UV map {uv_map!r} it was fitted on; press Fit to Head again")
     vertices = rest_coordinates(obj)
     mesh.calc_loop_triangles()
     count = len(mesh.loop_triangles)
@@ -222,28 +225,23 @@ def rest_coordinates(obj) -> np.ndarray:
 # --- what the bake covers -------------------------------------------------------------------------------------
 
 def weighted_slots(obj, uv_map: str, alpha: np.ndarray) -> set[int]:
-    """The material slots of `obj` with a face whose centre got weight in a UV frame's `alpha` (H, W), rows
-    from the top (v = 1): the materials the frames are wired into (eyes, teeth, mouth socket get none)."""
-    mesh = obj.data
-    layer = mesh.uv_layers.get(uv_map)
-    if layer is None:
-        raise UserError(f"{obj.name} has lost the UV map {uv_map!r} it was fitted on; fit again")
-    mesh.calc_loop_triangles()
-    count = len(mesh.loop_triangles)
-    loops = np.empty(count * 3, dtype=np.int32)
-    mesh.loop_triangles.foreach_get("loops", loops)
-    slots = np.empty(count, dtype=np.int32)
-    mesh.loop_triangles.foreach_get("material_index", slots)
-    uvs = np.empty(len(mesh.loops) * 2, dtype=np.float32)
-    layer.data.foreach_get("uv", uvs)
-    centres = uvs.reshape(-1, 2)[loops].reshape(-1, 3, 2).mean(axis=1)
+    """The material slots of `obj` that the bake wrote to: of its triangles the bake covers
+    (`core.head.mesh.baked_triangles`: the unit tile, materials holding a landmark vertex; ICT-FaceKit's eyes
+    lie over the face's tile yet keep their own), those whose centre got weight in a UV frame's `alpha`
+    (H, W), row 0 at the top (v = 1). Eyes, teeth and the mouth socket keep their materials."""
+    arrays = mesh_arrays(obj, uv_map)
+    mesh = Mesh(vertices=arrays["vertices"], triangles=arrays["triangles"], uvs=arrays["uvs"],
+                materials=arrays["materials"])
+    landmarks = obj.get(LANDMARK_VERTICES_PROPERTY)
+    baked = baked_triangles(mesh, None if landmarks is None else np.asarray(list(landmarks)))
+    centres = arrays["uvs"].mean(axis=1)
     height, width = alpha.shape
     rows = np.floor((1.0 - centres[:, 1]) * height).astype(np.int64)
     columns = np.floor(centres[:, 0] * width).astype(np.int64)
-    inside = (rows >= 0) & (rows < height) & (columns >= 0) & (columns < width)
-    weighted = np.zeros(count, dtype=bool)
+    inside = baked & (rows >= 0) & (rows < height) & (columns >= 0) & (columns < width)
+    weighted = np.zeros(len(centres), dtype=bool)
     weighted[inside] = alpha[rows[inside], columns[inside]] > 0
-    return {int(s) for s in np.unique(slots[weighted])}
+    return {int(s) for s in np.unique(arrays["materials"][weighted])}
 
 
 def image_alpha(path: str) -> np.ndarray:

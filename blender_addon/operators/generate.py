@@ -64,6 +64,9 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
             head_fit = bpy.path.abspath(head.talking_heads.head_fit)
             if not os.path.isfile(head_fit):
                 raise UserError(f"{head.name}'s fit file is missing ({head_fit}); press Fit to Head again")
+            if head.data.uv_layers.get(head.talking_heads.head_uv_map) is None:
+                raise UserError(f"{head.name} has lost the UV map {head.talking_heads.head_uv_map!r} it was fitted "
+                                f"on; press Fit to Head again")
         self._head_name = head.name if head is not None else None
         track = os.path.join(folder, "driver_track.json")
         image = rig.talking_heads.reference

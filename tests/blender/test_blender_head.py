@@ -3,6 +3,7 @@ the head's materials, the head pose keyed from the rig, the glTF export, bad inp
 import json
 import math
 import struct
+from pathlib import Path
 
 import bpy
 import numpy as np
@@ -207,3 +208,47 @@ def test_export_without_frames_is_one_line(quick_rig, module, tmp_path):
     head_ops.build_photo_head(bpy.context, rig, photo_mesh(module, points, head_ops.photo_focal(bpy.context, rig)))
     message = one_line_error(lambda: bpy.ops.talking_heads.export_head_gltf(filepath=str(tmp_path / "h.glb")))
     assert "Generate" in message and not (tmp_path / "h.glb").exists()
+
+
+@pytest.mark.slow
+def test_fit_then_generate_bakes_onto_the_sample_head(rigged, module):
+    """The artist's path: the sample head, Fit to Head, pins, Fit again, Generate with a turn keyed: the UV
+    frames are written and wired into the face's material (not the eyes'), the head turns, the glTF exports."""
+    rig = rigged
+    scene = bpy.context.scene
+    materials = module("blender_addon.materials")
+    assert bpy.ops.talking_heads.add_sample_head() == {'FINISHED'}
+    head = rig.talking_heads.head
+    rig.talking_heads.head_uv_size = '1024'
+    assert bpy.ops.talking_heads.fit_head() == {'FINISHED'}
+    assert head.talking_heads.head_fit.endswith("head_fit.npz") and head.talking_heads.head_uv_map == "UVMap"
+    assert rig.talking_heads.head_overlay is not None and rig.talking_heads.head_overlay.size[0] > 0
+    rotation = np.array(head.talking_heads.head_camera).reshape(3, 3)
+    np.testing.assert_allclose(rotation @ rotation.T, np.eye(3), atol=1e-5)
+    assert bpy.ops.talking_heads.head_pins() == {'FINISHED'}
+    pins = rig.talking_heads.head_pins
+    assert len(pins.data.vertices) == 68
+    fitted = list(head[module("blender_addon.head_objects").LANDMARK_VERTICES_PROPERTY])
+    assert module("blender_addon.head_objects").pinned_vertices(bpy.context, head, pins) == fitted
+    assert bpy.ops.talking_heads.fit_head() == {'FINISHED'}   # again, from the pins
+
+    scene.frame_start, scene.frame_end = 1, 2
+    rig.rotation_euler = (0, 0, 0)
+    rig.keyframe_insert("rotation_euler", frame=1)
+    rig.rotation_euler = (0, math.radians(10), 0)
+    rig.keyframe_insert("rotation_euler", frame=2)
+    scene.talking_heads.finetune_steps = 1  # the plumbing, not the likeness
+    assert bpy.ops.talking_heads.finetune() == {'FINISHED'}
+    assert bpy.ops.talking_heads.generate() == {'FINISHED'}
+    folder = Path(bpy.data.filepath).parent / "talking_heads" / bpy.path.clean_name(rig.name)
+    assert (folder / "head_0001.png").is_file() and (folder / "head_0002.png").is_file()
+    face = bpy.data.materials["M_Face"].node_tree.nodes
+    assert materials.HEAD_MIX_NODE in face and face[materials.HEAD_FRAMES_NODE].image.source == 'SEQUENCE'
+    assert materials.HEAD_MIX_NODE not in bpy.data.materials["M_IrisLeft"].node_tree.nodes
+    scene.frame_set(1)
+    rest = np.array(head.matrix_world.to_3x3().normalized())
+    scene.frame_set(2)
+    angle, _ = rotation_between(rest, np.array(head.matrix_world.to_3x3().normalized()))
+    assert angle == pytest.approx(10, abs=0.01)
+    assert bpy.ops.talking_heads.export_head_gltf() == {'FINISHED'}
+    assert (folder / f"{bpy.path.clean_name(head.name)}.glb").stat().st_size > 0
