@@ -116,6 +116,7 @@ class Steps:
         yield from self.reference_and_rig()
         yield from self.animate()
         yield from self.finetune()
+        yield from self.head()
         yield from self.generate()
         yield from self.preview_and_export()
         yield from self.bad_input()
@@ -204,8 +205,23 @@ class Steps:
         check(os.path.isfile(person), f"Fine-tune to the end wrote no person model ({person!r})")
         yield from self.shot("finetuned", sidebar_end=True)
 
+    def head(self):
+        """5. Head: the sample head, Fit to Head as a modal job, the fit shown in the panel."""
+        result, error = invoke("talking_heads.add_sample_head")
+        check(result == {'FINISHED'}, f"Add Sample Head: {sorted(result)} {error}")
+        head = rig().talking_heads.head
+        check(head is not None and head.data.shape_keys is not None, "Add Sample Head made no head with shape keys")
+        rig().talking_heads.head_uv_size = '1024'
+        start_job("talking_heads.fit_head")
+        yield job_done()
+        lines = yield from self.reports.new()
+        check(reported(lines, "fitted"), f"Fit to Head reported {lines}")
+        check(head.talking_heads.head_fit and rig().talking_heads.head_overlay is not None,
+              "Fit to Head left no fit on the head or no overlay in the panel")
+        yield from self.shot("head-fitted", sidebar_end=True)
+
     def generate(self):
-        """5. Generate frames 1-3; Ctrl+Z takes them off the plane (and undoes nothing before); again."""
+        """6. Generate frames 1-3 (baked onto the head too); Ctrl+Z takes them off the plane (and undoes nothing before); again."""
         frames = [os.path.join(rig_folder(), f"frame_{n:04d}.png") for n in (1, 2, 3)]
         start_job("talking_heads.generate")
         yield job_done()
@@ -223,13 +239,13 @@ class Steps:
         yield from self.shot("generated-again", sidebar_end=True)
 
     def preview_and_export(self):
-        """6. Preview: without the ONNX export it says why; 7. Export ONNX, then each frame change renders;
+        """7. Preview: without the ONNX export it says why; 8. Export ONNX, then each frame change renders;
         Export Video."""
         settings().preview = True
         press("Right")
         yield until(lambda: bpy.context.scene.frame_current == 3, "Right arrow to go to frame 3", 10)
         yield from self.shot("preview-without-model", sidebar_end=True)
-        check(self.ruler.error_labels("6. Preview"), "the Preview panel says nothing though there is no ONNX model")
+        check(self.ruler.error_labels("7. Preview"), "the Preview panel says nothing though there is no ONNX model")
         start_job("talking_heads.export_onnx")
         yield job_done()
         onnx = os.path.join(rig_folder(), "person.onnx")
@@ -243,7 +259,7 @@ class Steps:
                         f"the preview of frame {frame}", 60)
             seen.append(preview_pixels(name))
             yield from self.shot(f"preview-frame-{frame}", sidebar_end=True)
-            problems = self.ruler.error_labels("6. Preview")
+            problems = self.ruler.error_labels("7. Preview")
             check(not problems, f"the Preview panel shows {problems}")
         start_job("talking_heads.export_video")
         yield job_done()
