@@ -284,8 +284,7 @@ def fit_head(photo_points: np.ndarray, image_size: tuple[int, int], mesh: Mesh,
 def fit_head_files(photo, mesh, out, landmarks=None, reference_points=None, size: int = 2048,
                    progress: Progress | None = None) -> dict:
     """Fit the photo at `photo` onto the mesh file `mesh`; write the fit (.npz) at `out` and an overlay PNG
-    beside it (`<out>_overlay.png`: the mesh's landmark vertices through the fitted camera, green, and the
-    photo's landmarks, red, over the photo). `landmarks`: 68 vertex indices (None: guessed);
+    beside it (`<out>_overlay.png`, `fit_overlay`). `landmarks`: 68 vertex indices (None: guessed);
     `reference_points`: the photo's 68 landmarks (None: detected). Returns FitHeadResult's fields."""
     from ..images import load_image, write_png
 
@@ -304,20 +303,26 @@ def fit_head_files(photo, mesh, out, landmarks=None, reference_points=None, size
     fit = fit_head(points, (image.shape[1], image.shape[0]), head, vertices, size, progress, image)
     overlay = out.with_name(out.stem + "_overlay.png")
     fit.save(out)
-    write_png(overlay, fit_overlay(image, points, fit.projection(head.vertices[fit.landmark_vertices])))
+    write_png(overlay, fit_overlay(image, points, fit, head))
     return {"fit": str(out), "overlay": str(overlay), "landmark_vertices": fit.landmark_vertices.tolist(),
             "rotation": fit.rotation.tolist(), "translation": fit.translation.tolist(), "focal": fit.focal,
             "landmark_source": fit.landmark_source, "warnings": list(fit.warnings)}
 
 
-def fit_overlay(photo: np.ndarray, photo_points: np.ndarray, mesh_points: np.ndarray) -> np.ndarray:
-    """The photo with its landmarks (red) and the mesh's landmark vertices through the fitted camera (green),
-    each pair joined (yellow): how far the smooth correction has to move each one."""
+def fit_overlay(photo: np.ndarray, photo_points: np.ndarray, fit: HeadFit, mesh: Mesh) -> np.ndarray:
+    """The photo with the outline of the baked surface through the fitted camera (cyan), the mesh's landmark
+    vertices there (green) and the photo's landmarks (red), each pair joined (yellow): where the face lands
+    and how far the smooth correction moves each landmark."""
     import cv2
 
     image = photo.copy()
     radius = max(2, round(max(image.shape[:2]) / 400))
-    for a, b in zip(np.asarray(photo_points), np.asarray(mesh_points)):
+    pixels = fit.projection(mesh.vertices)
+    faces = mesh.triangles[baked_triangles(mesh, fit.landmark_vertices)]
+    covered = rasterize(pixels[faces], image.shape[:2]).triangle >= 0
+    contours, _ = cv2.findContours(covered.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(image, contours, -1, (0, 220, 255), max(1, radius // 2), cv2.LINE_AA)
+    for a, b in zip(np.asarray(photo_points), pixels[fit.landmark_vertices]):
         pa, pb = tuple(int(v) for v in np.round(a)), tuple(int(v) for v in np.round(b))
         cv2.line(image, pa, pb, (255, 220, 0), max(1, radius // 2), cv2.LINE_AA)
         cv2.circle(image, pa, radius, (255, 40, 40), -1, cv2.LINE_AA)
