@@ -113,8 +113,8 @@ def fit_camera(points3d: np.ndarray, points2d: np.ndarray, image_size: tuple[int
 
     For each focal length a PnP solve (SQPnP, then Levenberg-Marquardt); the best focal by a log-spaced
     search and a golden section. On a real photo the mesh is not the person's face and the error hardly
-    changes with the focal length beyond about twice the photo's side (measured on 5 portraits: 3.8 to
-    4.6 px over a 20-fold range), so among the focal lengths whose error stays within `FOCAL_SLACK` of the
+    changes with the focal length beyond about twice the photo's side (5 portraits with the ICT head: from
+    2 to 20 times the side it falls by 0.5 to 2.5 px, of 4 to 23 px), so among the focal lengths whose error stays within `FOCAL_SLACK` of the
     best, the one nearest a camera `TYPICAL_DISTANCE` face sizes away is taken; exact pairs keep their own.
     All 68 points are used: without the jaw's outline (which a turned face shows as its silhouette, not as
     fixed vertices) the turn came out worse on renders of the ICT head (0.9 against 3.9 degrees off at 0
