@@ -18,7 +18,6 @@ The fit, in four steps:
 """
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,9 @@ FACING = (0.1, 0.4)        # cosine between the surface and the view: weight 0 b
 FEATHER = 0.06             # the face region's soft edge, as a share of the face's width
 VISIBILITY_SIDE = 1024     # the visibility test's raster: the photo at most this long
 DEPTH_TOLERANCE = 0.01     # of the landmarks' 3D extent: nearer than the depth buffer by this is still seen
-SMOOTHING = 1e-5           # the thin-plate smoothing, in face widths: keeps near-coincident landmarks stable; a landmark moved 6 px at random still lands within 0.07 px (1e-3: 2.7 px)
+# the thin-plate smoothing, in face widths: keeps near-coincident landmarks stable; a landmark moved 6 px at
+# random still lands within 0.07 px of the photo's (1e-3 left it 2.7 px off)
+SMOOTHING = 1e-5
 TYPICAL_DISTANCE = 6.0     # a portrait's camera, in face sizes (the landmarks' extent): about a metre away
 FOCAL_SLACK = (0.1, 0.02)  # focal lengths whose RMS error is within 10 % + 0.02 px of the best are as good
 WORST_FIT = 0.08           # a camera whose RMS error passes this share of the face's size is no fit
@@ -114,8 +115,9 @@ def fit_camera(points3d: np.ndarray, points2d: np.ndarray, image_size: tuple[int
     For each focal length a PnP solve (SQPnP, then Levenberg-Marquardt); the best focal by a log-spaced
     search and a golden section. On a real photo the mesh is not the person's face and the error hardly
     changes with the focal length beyond about twice the photo's side (5 portraits with the ICT head: from
-    2 to 20 times the side it falls by 0.5 to 2.5 px, of 4 to 23 px), so among the focal lengths whose error stays within `FOCAL_SLACK` of the
-    best, the one nearest a camera `TYPICAL_DISTANCE` face sizes away is taken; exact pairs keep their own.
+    2 to 20 times the side it falls by 0.5 to 2.5 px, of 4 to 23 px), so among the focal lengths whose
+    error stays within `FOCAL_SLACK` of the best, the one nearest a camera `TYPICAL_DISTANCE` face sizes
+    away is taken; exact pairs keep their own.
     All 68 points are used: without the jaw's outline (which a turned face shows as its silhouette, not as
     fixed vertices) the turn came out worse on renders of the ICT head (0.9 against 3.9 degrees off at 0
     degrees, 2.9 against 7.6 at 30; benchmarks/head_fit_speed.py)."""
