@@ -21,6 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpha", action="store_true", help="RGBA frames: the head opaque, the rest transparent")
     p.add_argument("--matte", action="store_true", help="also write the head matte as a grey sequence "
                    "matte_####.png")
+    p.add_argument("--head-fit", help="a head fit (`python -m core fit-head`): each frame is also baked into the "
+                   "head's UV space as head_####.png beside it")
     add_signing_arguments(p)
 
 
@@ -31,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     paths = generate(args.person, args.track, args.out, name=args.name, device=args.device,
                      backend=args.backend, onnx_path=args.onnx, crop_only=args.crop, progress=bar,
                      c2pa_key=args.c2pa_key, c2pa_cert=args.c2pa_cert, c2pa=not args.no_c2pa,
-                     alpha=args.alpha, matte=args.matte)
+                     alpha=args.alpha, matte=args.matte, head_fit=args.head_fit)
     bar.close()
     info(f"{len(paths)} frames in {args.out}")
     return 0

@@ -9,7 +9,7 @@ import bpy
 import numpy as np
 import pytest
 
-STEPS = ["1. Reference", "2. Rig", "3. Animation", "4. Model", "5. Generate", "6. Preview", "7. Export"]
+STEPS = ["1. Reference", "2. Rig", "3. Animation", "4. Model", "5. Head", "6. Generate", "7. Preview", "8. Export"]
 ANIMATION_PARTS = ["Jaw", "Mouth", "Eyes", "Brows", "Cheeks and Nose", "Video or Track", "Lip Sync from Speech",
                    "iPhone Face Capture"]
 # Margins in pixels at 1x, as measured in a real Blender 5.2 window (tests/gui/label_ruler.py keeps the figures)
@@ -195,7 +195,7 @@ def test_a_press_that_would_fail_is_explained_before_it(scene, module, quick_rig
     prefs = bpy.context.preferences.addons[module("blender_addon.preferences").ADDON_ID].preferences
     log, _ = draw_sidebar(module)
     labels = " ".join(text for kind, text in log if kind == "label")
-    assert labels.count("Save the .blend first") == 3  # Fine-tune, Generate, Export ONNX
+    assert labels.count("Save the .blend first") == 4  # Fine-tune, Head from Photo, Generate, Export ONNX
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "saved.blend"))
     log, _ = draw_sidebar(module)
     labels = " ".join(text for kind, text in log if kind == "label")
