@@ -8,9 +8,12 @@ is `core.geometry.camera.project_to_pixels`, one vectorised call for all frames.
 **Head mode** (the rig has a 3D head): the head object carries the head's rotation and the frames only the
 expression, at the photo's pose. The rig's own rotation (Nod, Turn, Tilt, a Live Link take's keys) is taken
 off before projecting, and what rotation is left in its keyed vertices (a video track's head motion) is split
-off by `core.head.pose.split_rotation`; the two together are the head's rotation per frame.
+off by `core.head.pose.split_rotation`; the two together are the head's rotation per frame. Expressions the
+head's own shape keys play (its blinks) are held at 0 for the frames, so that the lids do not move twice.
 """
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 import numpy as np
 from mathutils import Matrix
@@ -24,25 +27,45 @@ from .rig_objects import active_camera, check_vertex_count, plane_model, rest_ve
 
 def rig_pixels(context, rig, frames: range) -> np.ndarray:
     """The rig's 68 landmarks in reference pixels at each of `frames`: (len(frames), 68, 2)."""
-    local, matrices, rotations, cameras, planes = _evaluate(context, rig, frames)
+    local, matrices, rotations, cameras, planes, _ = _evaluate(context, rig, frames)
     world = local @ np.swapaxes(matrices[:, :3, :3], 1, 2) + matrices[:, None, :3, 3]
     return _project(context, rig, frames, world, cameras, planes)
 
 
-def head_pose(context, rig, frames: range) -> tuple[np.ndarray, np.ndarray]:
-    """Head mode: the landmarks in reference pixels at the photo's pose (F, 68, 2) and the head's rotation
-    (F, 3, 3) in the rig's frame (the camera's when the rig was built)."""
-    local, matrices, rotations, cameras, planes = _evaluate(context, rig, frames)
+def head_pose(context, rig, frames: range, held: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Head mode: the landmarks in reference pixels at the photo's pose (F, 68, 2), the head's rotation
+    (F, 3, 3) in the rig's frame (the camera's when the rig was built), and the values (F, len(held)) of the
+    rig's shape keys `held`: the landmarks are evaluated with those keys muted (their value 0 where the
+    artist had muted one)."""
+    with _muted(rig, held) as blocks:
+        local, matrices, rotations, cameras, planes, values = _evaluate(context, rig, frames, blocks)
     in_vertices, derotated = split_rotation(local, rest_vertices(rig))
     unrotated = matrices.copy()   # the rig's matrix without its own rotation (scale uniform)
     unrotated[:, :3, :3] = matrices[:, :3, :3] @ np.swapaxes(rotations, 1, 2)
     world = derotated @ np.swapaxes(unrotated[:, :3, :3], 1, 2) + unrotated[:, None, :3, 3]
-    return _project(context, rig, frames, world, cameras, planes), rotations @ in_vertices
+    return _project(context, rig, frames, world, cameras, planes), rotations @ in_vertices, values
 
 
-def _evaluate(context, rig, frames: range):
+@contextmanager
+def _muted(rig, names: tuple[str, ...]):
+    """The rig's shape keys `names` muted for the block, their mute states restored after it; yields, per
+    key, its block, or None where the artist had muted it already (it drives nothing)."""
+    keys = rig.data.shape_keys
+    blocks = [keys.key_blocks[name] for name in names]
+    states = [block.mute for block in blocks]
+    try:
+        for block in blocks:
+            block.mute = True
+        yield [None if state else block for block, state in zip(blocks, states)]
+    finally:
+        for block, state in zip(blocks, states):
+            block.mute = state
+
+
+def _evaluate(context, rig, frames: range, value_blocks=()):
     """Per frame: the evaluated rig's vertices in its own space (F, 68, 3), its matrix_world (F, 4, 4), its own
-    rotation (F, 3, 3), the camera's and the plane's matrices (F, 4, 4)."""
+    rotation (F, 3, 3), the camera's and the plane's matrices (F, 4, 4), and the evaluated values (F, K) of
+    the shape keys `value_blocks` (0 for None)."""
     scene = context.scene
     camera = active_camera(scene)
     plane = rig.talking_heads.image_plane
@@ -55,6 +78,7 @@ def _evaluate(context, rig, frames: range):
     rotations = np.empty((count, 3, 3))
     cameras = np.empty((count, 4, 4))
     planes = np.empty((count, 4, 4))
+    values = np.zeros((count, len(value_blocks)))
     current, subframe = scene.frame_current, scene.frame_subframe
     try:
         for i, frame in enumerate(frames):
@@ -66,9 +90,12 @@ def _evaluate(context, rig, frames: range):
             rotations[i] = _array(_own_rotation(evaluated))
             cameras[i] = _array(camera.evaluated_get(depsgraph).matrix_world.normalized())
             planes[i] = _array(plane.evaluated_get(depsgraph).matrix_world)
+            if value_blocks:   # the evaluated Key: its values with drivers and keyframes applied
+                blocks = rig.data.shape_keys.evaluated_get(depsgraph).key_blocks
+                values[i] = [0.0 if block is None else blocks[block.name].value for block in value_blocks]
     finally:
         scene.frame_set(current, subframe=subframe)
-    return local, matrices, rotations, cameras, planes
+    return local, matrices, rotations, cameras, planes, values
 
 
 def _own_rotation(obj):

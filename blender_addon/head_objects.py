@@ -134,6 +134,30 @@ def write_mesh_file(obj, path: str) -> str:
     return path
 
 
+# --- the head's own shape keys -----------------------------------------------------------------------------
+
+# The rig's blink expressions and the names a head's blink shape keys go by: ARKit's, ICT-FaceKit's and
+# FaceBuilder's, matched case-insensitively. Blinks are the head's geometry: the ICT head's eyeballs poke
+# through the skin's eye openings, so a lid closed in the texture cannot cover them (68 % of a texture-only
+# blink's change inside the eyes' boxes; benchmarks/head_quality.py).
+BLINK_KEYS = {"eyeBlinkLeft": ("eyeblinkleft", "eyeblink_l"), "eyeBlinkRight": ("eyeblinkright", "eyeblink_r")}
+
+
+def blink_keys(head) -> dict[str, str]:
+    """The head's blink shape keys by the rig expression that plays them: {"eyeBlinkLeft": "eyeBlink_L", ...},
+    only those the head has."""
+    keys = head.data.shape_keys if head.type == 'MESH' else None
+    if keys is None:
+        return {}
+    by_name = {block.name.lower(): block.name for block in keys.key_blocks[1:]}   # not the Basis
+    found = {}
+    for expression, names in BLINK_KEYS.items():
+        name = next((by_name[n] for n in names if n in by_name), None)
+        if name is not None:
+            found[expression] = name
+    return found
+
+
 # --- Head from Photo ----------------------------------------------------------------------------------------
 
 def photo_head_placement(camera_matrix: np.ndarray, plane_matrix: np.ndarray, plane_width: float,

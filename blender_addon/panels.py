@@ -14,7 +14,7 @@ import blf
 import bpy
 
 from ..core.face.expressions import expression_groups
-from . import jobs, preferences, preview, rig_objects, thumbnail
+from . import head_objects, jobs, preferences, preview, rig_objects, thumbnail
 from .properties import is_rig
 
 CATEGORY = "Talking Heads"
@@ -356,7 +356,13 @@ class TALKINGHEADS_PT_head(_RigPanel, _SubPanel, bpy.types.Panel):
             layout.template_icon(icon_value=thumbnail.icon(layout, overlay), scale=8.0)
             layout.operator("talking_heads.show_head_fit", icon='IMAGE_DATA')
         if head.data.shape_keys is not None:
-            note(layout, context, "Its shape keys are not driven: the frames move the lips.")
+            blinks = head_objects.blink_keys(head)
+            if blinks:
+                note(layout, context, f"Its {' and '.join(blinks.values())} shape keys are keyed with the rig's "
+                                      f"blinks (the frames keep the lids open; a video track's blinks stay in "
+                                      f"the frames). Its other shape keys are not driven: the frames move the lips.")
+            else:
+                note(layout, context, "Its shape keys are not driven: the frames move the lips and the lids.")
 
 
 class TALKINGHEADS_PT_generate(_RigPanel, _SubPanel, bpy.types.Panel):

@@ -4,7 +4,10 @@ frames play on the plane or the selected objects.
 With a head (the rig's, fitted or built from the photo) the head carries the pose: the frames are rendered
 at the photo's pose (`driver.head_pose`) and the head's rotation is keyed over the range; a fitted head's UV
 frames (head_####.png, baked by the worker beside the frames) are wired into its baked materials, and a Head
-from Photo head plays the frames themselves."""
+from Photo head plays the frames themselves. A head with blink shape keys (`head_objects.blink_keys`) blinks
+in geometry: they are keyed with the rig's eyeBlinkLeft/Right, which the frames are generated without.
+Keyed rather than driven from the rig: the head plays what was generated, with or without the rig (a
+deleted rig, a glTF export, which carries keyed shape keys and not drivers), as its keyed rotation does."""
 from __future__ import annotations
 
 import os
@@ -55,10 +58,7 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
         frames = range(scene.frame_start, scene.frame_end + 1)
         head = head_in_use(rig)
         with preview.paused():
-            if head is None:
-                pixels, self._rotations = driver.rig_pixels(context, rig, frames), None
-            else:
-                pixels, self._rotations = driver.head_pose(context, rig, frames)
+            pixels, self._rotations, self._blinks = driving_pixels(context, rig, head, frames)
         head_fit = None
         if head is not None and not head.talking_heads.head_from_photo:
             head_fit = bpy.path.abspath(head.talking_heads.head_fit)
@@ -126,6 +126,7 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
         rig, head = bpy.data.objects[self._rig_name], bpy.data.objects[self._head_name]
         first = self._frames[0]
         key_head_rotation(head, np.asarray(self._frames[:count]), self._rotations[:count])
+        key_head_blinks(head, np.asarray(self._frames[:count]), {k: v[:count] for k, v in self._blinks.items()})
         if head.talking_heads.head_from_photo:
             materials.play_on_photo_head(head, rig.talking_heads.frames, first, count)
             return
@@ -148,6 +149,28 @@ def head_in_use(rig):
         return None
     settings = head.talking_heads
     return head if settings.head_from_photo or settings.head_fit else None
+
+
+def driving_pixels(context, rig, head, frames: range) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    """The landmarks (F, 68, 2) the frames are generated from; with a head, its rotations (F, 3, 3) and its
+    blink keys' values {head key: (F,)}, the rig's blinks the frames are generated without."""
+    if head is None:
+        return driver.rig_pixels(context, rig, frames), None, {}
+    rig_keys = rig.data.shape_keys
+    blinks = {expression: key for expression, key in head_objects.blink_keys(head).items()
+              if rig_keys is not None and expression in rig_keys.key_blocks}
+    pixels, rotations, values = driver.head_pose(context, rig, frames, held=tuple(blinks))
+    return pixels, rotations, {key: values[:, i] for i, key in enumerate(blinks.values())}
+
+
+def key_head_blinks(head, frames: np.ndarray, values: dict) -> None:
+    """Key the head's shape keys {name: (F,) values} at `frames` (keys outside them kept); a key removed
+    while the frames were generated is passed over."""
+    keys = head.data.shape_keys
+    for name, keyed in values.items():
+        block = keys.key_blocks.get(name) if keys is not None else None
+        if block is not None:
+            keyframes.key_values(block, "value", frames, keyed)
 
 
 def key_head_rotation(head, frames: np.ndarray, rotations: np.ndarray) -> None:

@@ -157,7 +157,7 @@ def test_a_turn_of_the_rig_turns_the_head_and_leaves_the_landmarks_at_rest(quick
     rig.keyframe_insert("rotation_euler", frame=2)
     turned_pixels = driver.rig_pixels(bpy.context, rig, frames)
     assert np.abs(turned_pixels[1] - rest_pixels[1]).max() > 5   # the flat rig would turn the face
-    pixels, rotations = driver.head_pose(bpy.context, rig, frames)
+    pixels, rotations, _ = driver.head_pose(bpy.context, rig, frames)
     np.testing.assert_allclose(pixels, rest_pixels, atol=1e-3)   # the frames stay at the photo's pose
     rest_rotation = np.array(head.matrix_world.to_3x3().normalized())
     module("blender_addon.operators.generate").key_head_rotation(head, np.array(frames), rotations)
@@ -168,6 +168,67 @@ def test_a_turn_of_the_rig_turns_the_head_and_leaves_the_landmarks_at_rest(quick
     camera_up = np.array(scene.camera.matrix_world.to_3x3().normalized())[:, 1]
     assert angle == pytest.approx(20, abs=1e-3)
     np.testing.assert_allclose(axis, camera_up, atol=1e-5)   # the same way as the rig turns (about its up)
+
+
+def key_values(block, frames, values) -> None:
+    for frame, value in zip(frames, values):
+        block.value = value
+        block.keyframe_insert("value", frame=frame)
+
+
+def test_the_heads_blink_keys_play_the_rigs_blinks_and_the_frames_keep_the_lids_open(quick_rig, module):
+    rig, _ = quick_rig
+    scene = bpy.context.scene
+    generate = module("blender_addon.operators.generate")
+    driver = module("blender_addon.driver")
+    assert bpy.ops.talking_heads.add_sample_head() == {'FINISHED'}
+    head = rig.talking_heads.head
+    assert module("blender_addon.head_objects").blink_keys(head) == {"eyeBlinkLeft": "eyeBlink_L",
+                                                                     "eyeBlinkRight": "eyeBlink_R"}
+    # The same eye: the head's eyeBlink_L closes the subject's left eye (landmarks 42-47), as the rig's eyeBlinkLeft.
+    head_keys = head.data.shape_keys.key_blocks
+    landmarks = list(head[module("blender_addon.head_objects").LANDMARK_VERTICES_PROPERTY])
+    closed = np.array([tuple(head_keys["eyeBlink_L"].data[landmarks[i]].co) for i in (37, 38, 43, 44)])
+    opened = np.array([tuple(head_keys["Basis"].data[landmarks[i]].co) for i in (37, 38, 43, 44)])
+    moved = np.linalg.norm(closed - opened, axis=1)
+    assert moved[2:].min() > 10 * moved[:2].max()
+
+    keys = rig.data.shape_keys.key_blocks
+    frames = range(1, 4)
+    key_values(keys["jawOpen"], frames, (0.0, 1.0, 0.5))
+    no_blink, _, none = generate.driving_pixels(bpy.context, rig, head, frames)
+    assert none == {"eyeBlink_L": pytest.approx([0, 0, 0]), "eyeBlink_R": pytest.approx([0, 0, 0])}
+    key_values(keys["eyeBlinkLeft"], frames, (0.0, 1.0, 0.25))
+    key_values(keys["eyeBlinkRight"], frames, (0.0, 0.5, 1.0))
+    blinked, _, _ = driver.head_pose(bpy.context, rig, frames)
+    lids = np.abs(blinked[1] - no_blink[1])[:, 1]
+    assert lids[[43, 44]].min() > 2 and lids[[37, 38]].min() > 1   # the rig's blinks move its lids ...
+    pixels, _, values = generate.driving_pixels(bpy.context, rig, head, frames)
+    np.testing.assert_allclose(pixels, no_blink, atol=1e-3)          # ... not in the frames' track
+    assert pixels[1, 57, 1] - pixels[0, 57, 1] > 3                   # where jawOpen still opens the mouth
+    assert values == {"eyeBlink_L": pytest.approx([0, 1, 0.25]), "eyeBlink_R": pytest.approx([0, 0.5, 1])}
+    assert not keys["eyeBlinkLeft"].mute and not keys["eyeBlinkRight"].mute
+
+    generate.key_head_blinks(head, np.array(frames), values)
+    for i, frame in enumerate(frames):
+        scene.frame_set(frame)
+        assert head_keys["eyeBlink_L"].value == pytest.approx(values["eyeBlink_L"][i], abs=1e-6)
+        assert head_keys["eyeBlink_R"].value == pytest.approx(values["eyeBlink_R"][i], abs=1e-6)
+        assert head_keys["jawOpen"].value == 0   # the mouth stays the frames'
+
+    # A blink the artist muted on the rig stays muted, and closes nothing on the head.
+    keys["eyeBlinkRight"].mute = True
+    _, _, values = generate.driving_pixels(bpy.context, rig, head, frames)
+    assert keys["eyeBlinkRight"].mute and not keys["eyeBlinkLeft"].mute
+    assert values["eyeBlink_R"] == pytest.approx([0, 0, 0])
+    keys["eyeBlinkRight"].mute = False
+
+    # A head without blink keys: the lids blink in the frames, as before.
+    for name in ("eyeBlink_L", "eyeBlink_R"):
+        head.shape_key_remove(head_keys[name])
+    pixels, _, values = generate.driving_pixels(bpy.context, rig, head, frames)
+    assert values == {}
+    np.testing.assert_allclose(pixels, blinked, atol=1e-3)
 
 
 def test_a_head_without_uvs_is_refused_in_one_line(quick_rig, tmp_path):
@@ -237,6 +298,7 @@ def test_fit_then_generate_bakes_onto_the_sample_head(rigged, module):
     rig.keyframe_insert("rotation_euler", frame=1)
     rig.rotation_euler = (0, math.radians(10), 0)
     rig.keyframe_insert("rotation_euler", frame=2)
+    key_values(rig.data.shape_keys.key_blocks["eyeBlinkLeft"], (1, 2), (0.0, 1.0))
     scene.talking_heads.finetune_steps = 1  # the plumbing, not the likeness
     assert bpy.ops.talking_heads.finetune() == {'FINISHED'}
     assert bpy.ops.talking_heads.generate() == {'FINISHED'}
@@ -250,5 +312,6 @@ def test_fit_then_generate_bakes_onto_the_sample_head(rigged, module):
     scene.frame_set(2)
     angle, _ = rotation_between(rest, np.array(head.matrix_world.to_3x3().normalized()))
     assert angle == pytest.approx(10, abs=0.01)
+    assert head.data.shape_keys.key_blocks["eyeBlink_L"].value == pytest.approx(1)   # the blink in geometry
     assert bpy.ops.talking_heads.export_head_gltf() == {'FINISHED'}
     assert (folder / f"{bpy.path.clean_name(head.name)}.glb").stat().st_size > 0
