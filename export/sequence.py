@@ -25,8 +25,8 @@ name and extension); `overwrite=True` replaces frames one by one as they are wri
 atomic) and leaves every other file alone, frames of the old sequence beyond the new range included.
 `write_frame(..., overwrite=False)` refuses an existing file.
 
-**Speed.** Encoding runs in a thread pool: numpy, OpenCV's PNG encoder, OpenEXR and file writes release the
-GIL, so frames encode in parallel. While a writer is open, numpy's BLAS runs one thread per call: OpenBLAS
+**Speed.** Encoding runs in a thread pool: numpy, OpenCV, ISA-L's deflate (`encode_png`), OpenEXR, C2PA
+signing and file writes release the GIL, so frames are marked, encoded and signed in parallel. While a writer is open, numpy's BLAS runs one thread per call: OpenBLAS
 otherwise starts its own threads inside every worker's matrix products and they fight over the cores
 (benchmarks/RESULTS.md has the figures). At most two frames per worker wait in
 the queue, so memory stays bounded when the caller renders faster than the disk writes.
@@ -52,12 +52,13 @@ from . import provenance, xmp
 
 WRITE_FORMATS = ("png", "exr")
 READ_FORMATS = ("png", "exr", "jpg", "jpeg", "tif", "tiff", "webp", "bmp")
-# PNG: libpng's Sub row filter and zlib level 1, OpenCV's settings for speed. Naming a compression level
-# (even 1) makes libpng try all five filters on every row and keep the best: slower for files only a little
-# smaller. 8-bit frames use run-length matching only (after the filter, smaller than with full matching and
-# faster); 16-bit samples keep full matching, which finds their repeated byte pairs. (The figures:
-# benchmarks/RESULTS.md.)
-PNG_STRATEGY = {8: "IMWRITE_PNG_STRATEGY_RLE", 16: "IMWRITE_PNG_STRATEGY_DEFAULT"}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# PNG: every row with the Up filter (this row's bytes minus the row above's, one numpy subtraction), deflated by
+# ISA-L (`isal`) at level 1. libpng with zlib level 1 and the Sub filter, as OpenCV writes it, took 4 to 5 times
+# as long for files as large or larger (2048 x 2048 RGBA UV frames 175 ms and 2.96 MB against 37 ms and
+# 2.59 MB; 1920 x 1080 frames 125 ms against 27 ms; benchmarks/RESULTS.md); zlib itself, whatever the filter
+# and strategy, spent 120 to 150 ms deflating the UV frame, so it is the deflate, not libpng, that costs.
+PNG_LEVEL = 1
 
 
 # --- names ---------------------------------------------------------------------------------------------
@@ -168,45 +169,43 @@ def _split_alpha(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray,
 
 # --- encoding ------------------------------------------------------------------------------------------
 
+def _chunk(kind: bytes, data) -> bytes:
+    """One PNG chunk: length, type, data, CRC of type and data."""
+    return b"".join((struct.pack(">I", len(data)), kind, data, struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))))
+
+
 def _text_chunk(key: str, value: str) -> bytes:
     if not 1 <= len(key) <= 79 or key != key.strip() or not all(32 <= ord(c) <= 255 for c in key):
         raise UserError(f"metadata key {key!r} is not a valid PNG keyword (1-79 Latin-1 characters)")
     try:
-        kind, data = b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1")
+        return _chunk(b"tEXt", key.encode("latin-1") + b"\0" + value.encode("latin-1"))
     except UnicodeEncodeError:
-        kind, data = b"iTXt", key.encode("latin-1") + b"\0\0\0\0\0" + value.encode("utf-8")
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return _chunk(b"iTXt", key.encode("latin-1") + b"\0\0\0\0\0" + value.encode("utf-8"))
 
 
 def encode_png(rgb: np.ndarray, alpha: np.ndarray | None, metadata: dict[str, str], *,
                with_xmp: bool = True) -> bytes:
-    """uint8 or uint16 RGB (+ alpha of the same dtype) -> PNG bytes: the XMP packet (`xmp.png_chunk`, built
-    once) right after IHDR, then the metadata as text chunks. `with_xmp=False` is for measurements only."""
-    import cv2
+    """uint8 or uint16 RGB or RGBA (or RGB and a separate alpha of the same dtype) -> PNG bytes: IHDR, the
+    XMP packet (`xmp.png_chunk`), the metadata as text chunks, then the pixels (see PNG_LEVEL).
+    `with_xmp=False` is for measurements only."""
+    from isal import isal_zlib
 
-    # cvtColor swaps to OpenCV's channel order in one pass (a reversed numpy view copied cost 10x as much)
-    if alpha is None:
-        pixels = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    else:
-        pixels = cv2.merge([rgb[..., 2], rgb[..., 1], rgb[..., 0], alpha])
-    ok, encoded = cv2.imencode(".png", pixels, _png_options(8 if rgb.dtype == np.uint8 else 16))
-    if not ok:
-        raise UserError(f"OpenCV could not encode a {rgb.shape} {rgb.dtype} frame as PNG")
-    data = encoded.tobytes()
-    header_end = 8 + 25                     # signature, then the IHDR chunk; text chunks may follow it
-    chunks = b"".join(_text_chunk(k, str(v)) for k, v in metadata.items())
-    return b"".join((data[:header_end], xmp.png_chunk() if with_xmp else b"", chunks, data[header_end:]))
-
-
-def _png_options(depth: int) -> list[int]:
-    """imencode's options for PNG_STRATEGY with the Sub filter and zlib level 1 (see PNG_STRATEGY)."""
-    import cv2
-
-    options = [cv2.IMWRITE_PNG_STRATEGY, getattr(cv2, PNG_STRATEGY[depth])]
-    if hasattr(cv2, "IMWRITE_PNG_FILTER"):           # OpenCV 4.12 and later name the filter
-        options += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
-    # no IMWRITE_PNG_COMPRESSION: without it OpenCV uses level 1, and before 4.12 the Sub filter
-    return options
+    pixels = np.asarray(rgb)
+    if alpha is not None:
+        pixels = np.dstack([pixels, alpha])
+    h, w, channels = pixels.shape
+    depth = 8 if pixels.dtype == np.uint8 else 16
+    if depth == 16:
+        pixels = pixels.astype(">u2")                   # PNG's samples are big-endian
+    rows = np.ascontiguousarray(pixels).reshape(h, -1).view(np.uint8)
+    filtered = np.empty((h, rows.shape[1] + 1), np.uint8)
+    filtered[:, 0] = 2                                  # the Up filter, on every row
+    filtered[0, 1:] = rows[0]                           # (the first row's "row above" is zeros)
+    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])
+    header = struct.pack(">IIBBBBB", w, h, depth, 6 if channels == 4 else 2, 0, 0, 0)   # RGBA or RGB
+    chunks = [_text_chunk(k, str(v)) for k, v in metadata.items()]
+    return b"".join((PNG_SIGNATURE, _chunk(b"IHDR", header), xmp.png_chunk() if with_xmp else b"", *chunks,
+                     _chunk(b"IDAT", isal_zlib.compress(filtered, PNG_LEVEL)), _chunk(b"IEND", b"")))
 
 
 def encode_exr(rgb: np.ndarray, alpha: np.ndarray | None, metadata: dict[str, str]) -> bytes:
@@ -233,16 +232,25 @@ def encode_frame(ext: str, rgb: np.ndarray, alpha: np.ndarray | None = None, *, 
                  spare: np.ndarray | None = None) -> bytes:
     """Convert, mark and encode one frame (see `write_frame`) without touching the disk."""
     ext = ext.lower().lstrip(".")
-    depth = _check_depth(ext, bit_depth)
-    rgb, alpha = _split_alpha(rgb, alpha)
-    pixels = _as_depth(rgb, depth)
+    pixels = _frame_pixels(rgb, alpha, _check_depth(ext, bit_depth))
     if watermark:
         pixels = provenance.mark(pixels, spare)
     fields = {**(metadata or {}), **provenance.metadata()}
-    a = None if alpha is None else _as_depth(alpha, depth)
     if ext == "png":
-        return encode_png(pixels, a, fields)
-    return encode_exr(pixels, a, fields)
+        return encode_png(pixels, None, fields)
+    return encode_exr(pixels[..., :3], pixels[..., 3] if pixels.shape[2] == 4 else None, fields)
+
+
+def _frame_pixels(rgb: np.ndarray, alpha: np.ndarray | None, depth: int | None) -> np.ndarray:
+    """A frame as one H x W x 3 array, or x 4 with its alpha, at `depth` (see `_as_depth`). An RGBA frame stays
+    one array: numpy's copies of its RGB and alpha views cost 50 ms for 2048 x 2048, more than the mark."""
+    colour, alpha = _split_alpha(rgb, alpha)
+    frame = np.asarray(rgb)
+    if alpha is None:
+        return _as_depth(colour, depth)
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        return _as_depth(frame, depth)
+    return np.dstack([_as_depth(colour, depth), _as_depth(alpha, depth)])
 
 
 def _check_depth(ext: str, bit_depth: int | None) -> int | None:
@@ -356,7 +364,7 @@ class SequenceWriter:
             self._collect(self._pending.popleft())
         self._raise_if_failed()
         path = self.path(int(frame_number))
-        rgb, alpha = _split_alpha(rgb, alpha)      # bad input fails here, in the caller's thread
+        _split_alpha(rgb, alpha)                   # bad input fails here, in the caller's thread
         rgb, alpha = np.array(rgb, copy=True), None if alpha is None else np.array(alpha, copy=True)
         while len(self._pending) >= 2 * self.workers:
             self._collect(self._pending.popleft())

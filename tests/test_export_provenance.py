@@ -219,3 +219,49 @@ def test_metadata_names_the_software_and_says_synthetic():
     fields = provenance.metadata()
     assert fields["Software"].startswith("Neural Talking Heads ")
     assert "AI-generated" in fields["Description"] and fields["AI-Generated"] == "true"
+
+
+def test_large_frames_are_marked_at_the_working_size_and_found_at_any(photos):
+    """Over WORKING_SIDE the mark is made on the frame brought to the working size and its change brought
+    back: within the PSNR limit, luminance only, found at full size, after JPEG and halving, and at sizes
+    scored exactly (under WORKING_SIDE); a spared face stays nearly untouched there too."""
+    frame = cv2.resize(photos["coffee"], (2048, 1536), interpolation=cv2.INTER_CUBIC)
+    assert max(frame.shape) > 2 * provenance.WORKING_SIDE
+    marked = provenance.mark(frame)
+    assert psnr(marked, frame) >= provenance.MIN_PSNR - 0.1
+    difference = marked.astype(int) - frame
+    inside = (frame > 16).all(-1) & (frame < 239).all(-1)
+    assert np.abs(difference[..., 0] - difference[..., 1])[inside].max() <= 1
+    for image in (marked, jpeg(half(marked)), cv2.resize(marked, (400, 300), interpolation=cv2.INTER_AREA),
+                  jpeg(cv2.resize(marked, (256, 192), interpolation=cv2.INTER_CUBIC))):
+        found, value = provenance.detect(image)
+        assert found and value >= 10, f"{image.shape}: score {value:.2f}"
+    assert np.array_equal(provenance.mark(marked), marked)
+    angles = np.linspace(0, 2 * np.pi, 68, endpoint=False)
+    points = np.stack([1024 + 250 * np.cos(angles), 768 + 320 * np.sin(angles)], 1)
+    spare = provenance.face_spare(points, frame.shape)
+    spared = provenance.mark(frame, spare)
+    face = spare > 0.99
+    assert np.abs(spared.astype(int) - frame)[face].mean() < 0.2 * np.abs(difference)[face].mean()
+    assert provenance.detect(jpeg(half(spared)))[0] and psnr(spared, frame) >= provenance.MIN_PSNR - 0.1
+
+
+def test_verify_finds_the_mark_of_a_2048_rgba_uv_frame(tmp_path, photos, capsys):
+    """A UV frame (core.head.bake): the photo over a disk, alpha 0 elsewhere (62 % of it), colour there the
+    photo's mean. Its mark lies in the colour channels everywhere; verify scores them as stored, where
+    compositing over black (as images for the model are loaded) would lose it."""
+    from talking_heads.core.images import load_image
+
+    size = 2048
+    r, c = np.mgrid[0:size, 0:size]
+    disk = np.hypot(r - size / 2, c - size / 2) < 0.35 * size
+    photo = cv2.resize(photos["astronaut"], (size, size), interpolation=cv2.INTER_CUBIC)
+    colour = np.where(disk[..., None], photo, photo[disk].mean(0).round().astype(np.uint8))
+    frame = np.dstack([colour, disk.astype(np.uint8) * 255])
+    with SequenceWriter(tmp_path, name="head_") as writer:
+        writer.write(1, frame)
+    path = tmp_path / "head_0001.png"
+    assert main(["verify", str(path)]) == 0
+    (mark,) = [line.split("\t") for line in capsys.readouterr().out.splitlines() if "\twatermark\t" in line]
+    assert mark[2] == "found" and float(mark[3]) >= 10
+    assert not provenance.detect(load_image(path))[0]                  # over black: the gap this closes
