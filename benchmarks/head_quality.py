@@ -135,7 +135,8 @@ def camera_from_opencv(rotation: np.ndarray, translation: np.ndarray, focal: flo
     scene = bpy.context.scene
     scene.render.resolution_x, scene.render.resolution_y = w, h
     data = bpy.data.cameras.new("camera")
-    data.sensor_fit, data.sensor_width = 'HORIZONTAL' if w >= h else 'VERTICAL', 36.0
+    data.sensor_fit = 'HORIZONTAL' if w >= h else 'VERTICAL'    # the longer side spans the 36 mm sensor
+    data.sensor_width = data.sensor_height = 36.0
     data.lens = focal * 36.0 / max(w, h)
     data.clip_start, data.clip_end = 0.001, 10000
     cam = bpy.data.objects.new("camera", data)
@@ -261,10 +262,12 @@ def expression_frames(person, points: np.ndarray, size, weights: dict[str, float
     return person.render_frames(np.asarray(track.points)[..., :2])[0]
 
 
-def ict_render(mesh, landmark_vertices, texture_rgba, colours, angle: float, path: Path):
+def ict_render(mesh, landmark_vertices, texture_rgba, colours, angle: float, path: Path, neutral=None):
+    """The head rendered turned `angle`, the camera placed on the `neutral` mesh (default: `mesh`), so that
+    shape keys move the geometry, not the camera."""
     reset_scene()
     add_mesh("ict", mesh, image_from_array("baked", texture_rgba), colours)
-    rotation, translation, focal, centre = front_camera(mesh, landmark_vertices)
+    rotation, translation, focal, centre = front_camera(neutral if neutral is not None else mesh, landmark_vertices)
     rotation, translation = turned(rotation, translation, centre, angle, np.array([0, 0, 1.0]))
     camera_from_opencv(rotation, translation, focal, (RENDER_SIDE, RENDER_SIDE))
     image = render(path)
@@ -308,16 +311,18 @@ def locality(photo_path: Path, sample, out: Path, angle: float = 30) -> dict[str
              ("blinks, shape keys", {}, {"eyeBlink_L": 1.0, "eyeBlink_R": 1.0}, [RIGHT_EYE, LEFT_EYE]))
     shares = {}
     for name, expression, shapes, groups in cases:
-        renders = []
+        renders, boxes = [], []
         for k, scale in enumerate((0.0, 1.0)):
             frame = expression_frames(person, points, (w, h), {key: scale * v for key, v in expression.items()})
             shaped = with_shapes(sample, {key: scale * v for key, v in shapes.items()})
             image, projected = ict_render(shaped, landmark_vertices, bake_frame(frame, fit), colours, angle,
-                                          out / f"locality_{name.replace(', ', '_').replace(' ', '_')}_{k}.png")
+                                          out / f"locality_{name.replace(', ', '_').replace(' ', '_')}_{k}.png",
+                                          neutral=mesh)
             renders.append(image.astype(np.float64))
+            boxes += [projected[g] for g in groups]          # the boxes of both states
         change = np.abs(renders[1] - renders[0]).sum(axis=2)
         face_width = np.linalg.norm(projected[16] - projected[0])
-        shares[name] = box_share(change, [projected[g] for g in groups], 0.1 * face_width)
+        shares[name] = box_share(change, boxes, 0.1 * face_width)
     return shares
 
 
