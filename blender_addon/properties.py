@@ -25,7 +25,6 @@ def _poll_rig(_settings, obj) -> bool:
 
 def _poll_head(rig_settings, obj) -> bool:
     """A head is any mesh but the rig, its image plane and its pins."""
-    rig = rig_settings.id_data
     return (obj.type == 'MESH' and not is_rig(obj) and obj is not rig_settings.image_plane
             and obj is not rig_settings.head_pins)
 
