@@ -26,10 +26,11 @@ atomic) and leaves every other file alone, frames of the old sequence beyond the
 `write_frame(..., overwrite=False)` refuses an existing file.
 
 **Speed.** Encoding runs in a thread pool: numpy, OpenCV, ISA-L's deflate (`encode_png`), OpenEXR, C2PA
-signing and file writes release the GIL, so frames are marked, encoded and signed in parallel. While a writer is open, numpy's BLAS runs one thread per call: OpenBLAS
-otherwise starts its own threads inside every worker's matrix products and they fight over the cores
-(benchmarks/RESULTS.md has the figures). At most two frames per worker wait in
-the queue, so memory stays bounded when the caller renders faster than the disk writes.
+signing and file writes release the GIL, so frames are marked, encoded and signed in parallel. While a writer
+is open, numpy's BLAS runs one thread per call: OpenBLAS otherwise starts its own threads inside every
+worker's matrix products and they fight over the cores (benchmarks/RESULTS.md has the figures). At most two
+frames per worker wait in the queue, so memory stays bounded when the caller renders faster than the disk
+writes.
 """
 from __future__ import annotations
 
@@ -53,11 +54,11 @@ from . import provenance, xmp
 WRITE_FORMATS = ("png", "exr")
 READ_FORMATS = ("png", "exr", "jpg", "jpeg", "tif", "tiff", "webp", "bmp")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# PNG: every row with the Up filter (this row's bytes minus the row above's, one numpy subtraction), deflated by
-# ISA-L (`isal`) at level 1. libpng with zlib level 1 and the Sub filter, as OpenCV writes it, took 4 to 5 times
-# as long for files as large or larger (2048 x 2048 RGBA UV frames 175 ms and 2.96 MB against 37 ms and
-# 2.59 MB; 1920 x 1080 frames 125 ms against 27 ms; benchmarks/RESULTS.md); zlib itself, whatever the filter
-# and strategy, spent 120 to 150 ms deflating the UV frame, so it is the deflate, not libpng, that costs.
+# PNG: every row with the Up filter (this row's bytes minus the row above's, one numpy subtraction), deflated
+# by ISA-L (`isal`) at level 1. libpng with zlib level 1 and the Sub filter, as OpenCV wrote it, took 4 to 5
+# times as long for files as large or larger (a 2048 x 2048 RGBA UV frame: 168 ms and 2.96 MB against 38 ms
+# and 2.59 MB; 1920 x 1080 frames 125 ms against 27 ms; benchmarks/RESULTS.md). zlib itself, whatever the
+# filter and strategy, spent 120 to 150 ms deflating the UV frame: the deflate, not libpng, is the cost.
 PNG_LEVEL = 1
 
 
@@ -171,7 +172,8 @@ def _split_alpha(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray,
 
 def _chunk(kind: bytes, data) -> bytes:
     """One PNG chunk: length, type, data, CRC of type and data."""
-    return b"".join((struct.pack(">I", len(data)), kind, data, struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))))
+    crc = zlib.crc32(data, zlib.crc32(kind))
+    return b"".join((struct.pack(">I", len(data)), kind, data, struct.pack(">I", crc)))
 
 
 def _text_chunk(key: str, value: str) -> bytes:
