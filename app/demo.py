@@ -4,10 +4,12 @@
 2. its 68 landmarks (face-alignment where its weights load, dlib's predictor otherwise)
 3. a Blender scene (the bpy module, background mode; `app/demo_scene.py`) with the extension
    installed from its own zip; the landmark rig is built by the add-on's operator and keyframed: talking,
-   two blinks, a small head turn, 3 seconds at 24 fps
+   two blinks, a head turn of 25 degrees each way, 3 seconds at 24 fps
 4. the person model, fine-tuned from the shipped prior with the default preset (`core.presets`)
-5. one generated frame per scene frame, loaded as an image-sequence texture on the rig's plane
-6. out/demo/demo.blend, the frames, an MP4 preview and a contact sheet
+5. a head built from the photo (Head from Photo), which carries the rig's head turn
+6. one generated frame per scene frame, at the photo's pose, playing on the head (and the rig's plane)
+7. two Cycles renders of the head turned 25 degrees each way
+8. out/demo/demo.blend, the frames, an MP4 preview and a contact sheet
 Each stage prints its wall-clock time.
 """
 from __future__ import annotations
@@ -93,7 +95,10 @@ def run_demo(out: Path, preset: Preset = DEFAULT_PRESET) -> int:
         rig = stages.run("Blender scene: rig and keyframes", demo_scene.build_scene, ref_path, blend, FRAMES,
                          FPS, preset.name, sys.executable)
         stages.run("fine-tune the person model", demo_scene.finetune)
+        stages.run("Head from Photo", demo_scene.add_photo_head)
         stages.run(f"generate {len(FRAMES)} frames", demo_scene.generate)
+        turned = [frame for frame, degrees in demo_scene.head_turns(FRAMES, FPS) if degrees]
+        head_renders = stages.run("render the head turning (Cycles)", demo_scene.render_head, turned, out)
     except demo_scene.DemoError as e:
         raise UserError(str(e)) from None
     stages.run("save demo.blend", demo_scene.save)
@@ -121,7 +126,8 @@ def run_demo(out: Path, preset: Preset = DEFAULT_PRESET) -> int:
     stages.run("MP4 preview and contact sheet", previews)
     shutil.rmtree(out / "blender_user", ignore_errors=True)
     print("\nwall-clock time of each stage:\n" + stages.summary())
-    print(f"\noutputs in {out}/:\n  demo.blend (open it and press play: the plane plays the frames)\n"
+    print(f"\noutputs in {out}/:\n  demo.blend (open it and press play: the plane and the head play the frames)\n"
           f"  talking_heads/{folder.name}/frame_####.png  ({len(FRAMES)} frames)\n"
-          f"  demo.mp4\n  contact_sheet.png\n  talking_heads/{folder.name}/person.safetensors")
+          f"  demo.mp4\n  contact_sheet.png\n"
+          f"  {', '.join(p.name for p in head_renders)}  (the head, turned)\n  talking_heads/{folder.name}/person.safetensors")
     return 0

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import bpy
+from mathutils import Vector
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULE = "bl_ext.user_default.talking_heads"
@@ -39,6 +40,12 @@ def install_extension(worker_python: str) -> None:
     prefs.addons[MODULE].preferences.python_path = worker_python
 
 
+def head_turns(frames: range, fps: int) -> tuple[tuple[int, float], ...]:
+    """The head turn (frame, degrees): the mesh carries it on the Head from Photo head."""
+    return ((frames[0], 0.0), (frames[0] + int(1.2 * fps), 25.0), (frames[0] + int(2.4 * fps), -25.0),
+            (frames[-1], 0.0))
+
+
 def _syllables(t: float, length: float) -> float:
     """A talking jaw at time t (s): syllables of varying height, closed at the start and the end."""
     envelope = min(1.0, t / 0.3, (length - t) / 0.3)
@@ -46,7 +53,7 @@ def _syllables(t: float, length: float) -> float:
 
 
 def keyframe_performance(rig, frames: range, fps: int) -> None:
-    """Talking (jaw and lips), two blinks and a small head turn, keyed on the rig's controls."""
+    """Talking (jaw and lips), two blinks and a head turn, keyed on the rig's controls."""
     keys = rig.data.shape_keys.key_blocks
     length = (frames[-1] - frames[0]) / fps
     for frame in frames:
@@ -61,11 +68,9 @@ def keyframe_performance(rig, frames: range, fps: int) -> None:
                 keys[side].value = value
                 keys[side].keyframe_insert("value", frame=blink + offset)
     base = rig.rotation_euler.copy()
-    turns = ((frames[0], 0.0), (frames[0] + int(1.2 * fps), 8.0), (frames[0] + int(2.4 * fps), -5.0),
-             (frames[-1], 0.0))
-    for frame, degrees in turns:
+    for frame, degrees in head_turns(frames, fps):
         rig.rotation_euler = base
-        rig.rotation_euler.rotate_axis("Z", math.radians(degrees))
+        rig.rotation_euler.rotate_axis("Y", math.radians(degrees))     # the rig's Y turns the head
         rig.keyframe_insert("rotation_euler", frame=frame)
     rig.rotation_euler = base
 
@@ -97,6 +102,48 @@ def finetune() -> None:
 
 def generate() -> None:
     run_operator(bpy.ops.talking_heads.generate)
+
+
+def add_photo_head() -> None:
+    """Head from Photo: the frames generated after it play on a head built from the photo, which carries the
+    rig's turn (the frames keep the photo's pose)."""
+    run_operator(bpy.ops.talking_heads.head_from_photo)
+
+
+def render_head(frames: list[int], out: Path) -> list[Path]:
+    """Cycles renders of the scene camera's view at `frames`, cropped to the head (the image plane hidden)."""
+    from bpy_extras.object_utils import world_to_camera_view
+
+    scene = bpy.context.scene
+    rig = scene.talking_heads.rig
+    plane = rig.talking_heads.image_plane
+    head = rig.talking_heads.head
+    corners = [world_to_camera_view(scene, scene.camera, head.matrix_world @ Vector(c)) for c in head.bound_box]
+    margin = 0.15 * (max(c.y for c in corners) - min(c.y for c in corners))
+    scene.render.border_min_x = max(0.0, min(c.x for c in corners) - margin)
+    scene.render.border_max_x = min(1.0, max(c.x for c in corners) + margin)
+    scene.render.border_min_y = max(0.0, min(c.y for c in corners) - margin)
+    scene.render.border_max_y = min(1.0, max(c.y for c in corners) + margin)
+    scene.render.use_border = scene.render.use_crop_to_border = True
+    hidden = [o for o in (rig, plane) if not o.hide_render]
+    for obj in hidden:
+        obj.hide_render = True
+    scene.render.engine = 'CYCLES'
+    scene.cycles.samples = 16
+    scene.cycles.use_denoising = False
+    scene.render.resolution_percentage = 100
+    paths = []
+    try:
+        for frame in frames:
+            scene.frame_set(frame)
+            scene.render.filepath = str(out / f"head_{frame:04d}.png")
+            bpy.ops.render.render(write_still=True)
+            paths.append(Path(scene.render.filepath))
+    finally:
+        for obj in hidden:
+            obj.hide_render = False
+        scene.render.use_border = scene.render.use_crop_to_border = False
+    return paths
 
 
 def save() -> None:
