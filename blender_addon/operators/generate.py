@@ -117,8 +117,6 @@ class TALKINGHEADS_OT_generate(WorkerJob, bpy.types.Operator):
         else:
             materials.put_on_plane(rig, image, first, count, alpha=self._alpha)
 
-
-
     def _show_on_head(self, count: int) -> None:
         """Key the head's rotation over the frames and play the frames (or their UV bake) on it."""
         if self._head_name is None:
