@@ -15,6 +15,7 @@ from mathutils import Matrix
 from ..core.atomic import atomic_path
 from ..core.errors import UserError
 from ..core.face.rest_pose import FACE_EDGES, N_LANDMARKS
+from ..core.head.from_photo import fade_colour
 from ..core.head.mesh import Mesh, baked_triangles, sample_head
 from ..core.head.pose import BLENDER_TO_OPENCV
 from . import compat
@@ -184,6 +185,24 @@ def photo_head_placement(camera_matrix: np.ndarray, plane_matrix: np.ndarray, pl
     matrix = np.eye(4)
     matrix[:3, :3], matrix[:3, 3] = rotation, origin
     return focal, matrix, (world - origin) @ rotation, OPENCV_TO_HEAD.T
+
+
+def add_point_weights(obj, name: str, weights: np.ndarray) -> None:
+    """A float attribute `name` per vertex of `obj`'s mesh (read by the material's Attribute node)."""
+    attribute = obj.data.attributes.new(name, 'FLOAT', 'POINT')
+    attribute.data.foreach_set("value", np.asarray(weights, dtype=np.float32))
+
+
+def photo_fade_colour(image: bpy.types.Image, mesh: Mesh) -> tuple[float, float, float]:
+    """The plain colour (linear RGB, as a colour socket takes it) a Head from Photo head fades to where its
+    photo weight falls: `core.head.from_photo.fade_colour` of `image`."""
+    width, height = image.size
+    rgba = np.empty(width * height * 4, dtype=np.float32)
+    image.pixels.foreach_get(rgba)   # a byte image's stored values, in its colour space
+    colour = fade_colour(rgba.reshape(height, width, 4)[::-1, :, :3], mesh)
+    if image.colorspace_settings.name == 'sRGB':   # the sRGB transfer function, undone
+        colour = np.where(colour <= 0.04045, colour / 12.92, ((colour + 0.055) / 1.055) ** 2.4)
+    return tuple(float(c) for c in colour)
 
 
 # --- pins -----------------------------------------------------------------------------------------------------

@@ -17,7 +17,10 @@ colour) on the fitted UV map, mixed over the material's own Base Color (whatever
 value) by the frames' alpha. Only these named nodes are ever added or replaced, so the artist's material is
 kept whole and wiring again changes nothing else. A Head from Photo head's own material shows the photo, then
 the frames, on its UVs (the photo's pixels), lit (Principled BSDF) or unlit (its emission) as the head's
-"Unlit" setting says: unlit, a render from the photo's camera gives the frames back as they are.
+"Unlit" setting says: unlit, a render from the photo's camera gives the frames back as they are. The frames
+go over a plain colour by the head's photo weight (`core.head.from_photo`: 1 over the face, falling to 0 where
+the head turns edge-on to the photo's camera and on its back), so a turned head's sides show that colour,
+not the photo's background and hair stretched across them.
 """
 from __future__ import annotations
 
@@ -39,6 +42,9 @@ HEAD_FRAMES_NODE = "Talking Heads head frames"
 HEAD_UV_NODE = "Talking Heads head UV"
 HEAD_MIX_NODE = "Talking Heads head mix"      # the frames over the material's own Base Color, by their alpha
 HEAD_UNLIT_NODE = "Talking Heads head unlit"  # Head from Photo: the Principled BSDF or the emission
+HEAD_WEIGHT_NODE = "Talking Heads head photo weight"   # Head from Photo: the photo's weight per vertex ...
+HEAD_FADE_NODE = "Talking Heads head fade"    # ... mixing the frames over the plain colour
+PHOTO_WEIGHT_ATTRIBUTE = "talking_heads_photo_weight"  # the head mesh's float point attribute it reads
 
 
 def plane_material(name: str, reference: bpy.types.Image) -> bpy.types.Material:
@@ -277,15 +283,26 @@ def wire_head_frames(material, image: bpy.types.Image, uv_map: str, first: int, 
     nodes.active = frames
 
 
-def head_photo_material(name: str, image: bpy.types.Image) -> bpy.types.Material:
-    """A Head from Photo head's material: `image` on its UVs, lit or unlit (see the module's description)."""
+def head_photo_material(name: str, image: bpy.types.Image, plain_colour) -> bpy.types.Material:
+    """A Head from Photo head's material: `image` on its UVs over `plain_colour` (linear RGB) by the mesh's
+    `PHOTO_WEIGHT_ATTRIBUTE`, lit or unlit (see the module's description)."""
     material = bpy.data.materials.new(name)
     nodes, links = compat.shader_nodes(material)
     nodes.clear()
     frames = nodes.new("ShaderNodeTexImage")
     frames.name = frames.label = HEAD_FRAMES_NODE
     frames.image = image
-    frames.location = (-700, 0)
+    frames.location = (-950, 0)
+    weight = nodes.new("ShaderNodeAttribute")
+    weight.name = weight.label = HEAD_WEIGHT_NODE
+    weight.attribute_type = 'GEOMETRY'
+    weight.attribute_name = PHOTO_WEIGHT_ATTRIBUTE
+    weight.location = (-950, 300)
+    fade = nodes.new("ShaderNodeMix")
+    fade.name = fade.label = HEAD_FADE_NODE
+    fade.data_type = 'RGBA'
+    _mix_input(fade, "A").default_value = (*plain_colour[:3], 1.0)
+    fade.location = (-650, 0)
     shader = nodes.new("ShaderNodeBsdfPrincipled")
     shader.location = (-350, 200)
     emission = nodes.new("ShaderNodeEmission")
@@ -295,8 +312,10 @@ def head_photo_material(name: str, image: bpy.types.Image) -> bpy.types.Material
     unlit.location = (0, 0)
     output = nodes.new("ShaderNodeOutputMaterial")
     output.location = (250, 0)
-    links.new(frames.outputs["Color"], shader.inputs["Base Color"])
-    links.new(frames.outputs["Color"], emission.inputs["Color"])
+    links.new(weight.outputs["Fac"], fade.inputs["Factor"])
+    links.new(frames.outputs["Color"], _mix_input(fade, "B"))
+    links.new(_mix_output(fade), shader.inputs["Base Color"])
+    links.new(_mix_output(fade), emission.inputs["Color"])
     links.new(shader.outputs["BSDF"], unlit.inputs[1])
     links.new(emission.outputs["Emission"], unlit.inputs[2])
     links.new(unlit.outputs["Shader"], output.inputs["Surface"])

@@ -69,6 +69,47 @@ def test_real_world_size(head, points):
     assert 0.2 < head.vertices[:, 2].min() and head.vertices[:, 2].max() < 2.0
 
 
+def test_the_photo_weight_is_1_over_the_face_and_fades_where_the_head_turns_edge_on(head, points):
+    """Triangles over the landmarks' hull show the photo exactly (their corners all weigh 1); the back shows
+    none of it; vertices seen edge-on from the photo's camera none, and the weight changes smoothly."""
+    import cv2
+
+    from talking_heads.core.head.from_photo import fade_colour, grid_spacing
+    from talking_heads.core.head.mesh import vertex_normals
+
+    weights = head.vertex_weights
+    assert weights.shape == (len(head.vertices),) and weights.min() >= 0 and weights.max() <= 1
+    face = head.materials == 0
+    hull = cv2.convexHull(points.astype(np.float32))
+    pixels = _uv_pixels(head.uvs[face])
+    samples = np.concatenate([pixels, pixels.mean(axis=1, keepdims=True)], axis=1)     # corners and centre
+    over = np.array([any(cv2.pointPolygonTest(hull, (float(x), float(y)), False) >= 0 for x, y in t)
+                     for t in samples])
+    assert over.sum() > 500 and weights[head.triangles[face][over]].min() == 1.0
+    back_only = np.setdiff1d(np.unique(head.triangles[~face]), head.triangles[face])
+    assert np.all(weights[back_only] == 0)
+    # edge-on away from the hull's triangles (by the jaw's ends the face itself is edge-on, and held)
+    v = head.vertices
+    cosine = np.einsum("ij,ij->i", vertex_normals(v, head.triangles), -v / np.linalg.norm(v, axis=1, keepdims=True))
+    face_vertices = np.unique(head.triangles[face])
+    vertex_pixels = _project(v[face_vertices])
+    outside = -np.array([cv2.pointPolygonTest(hull, (float(x), float(y)), True) for x, y in vertex_pixels])
+    edge_on = face_vertices[(cosine[face_vertices] < 0.2) & (outside > 2 * grid_spacing(points))]
+    assert len(edge_on) > 10 and weights[edge_on].max() == 0
+    fading = (weights > 0) & (weights < 1)
+    assert fading.sum() > 50                                    # a fade, not a cut
+    # the plain colour: the photo's own where it fades (a photo of one colour there gives that colour)
+    photo = np.zeros(SIZE[::-1] + (3,))
+    photo[...] = (0.2, 0.4, 0.6)
+    np.testing.assert_allclose(fade_colour(photo, head), (0.2, 0.4, 0.6))
+
+
+def test_the_weights_survive_the_file(head, tmp_path):
+    from talking_heads.core.head.mesh import load_mesh
+
+    np.testing.assert_array_equal(load_mesh(head.save_npz(tmp_path / "head.npz")).vertex_weights, head.vertex_weights)
+
+
 @pytest.mark.parametrize("yaw, pitch", [(30, 0), (-30, 0), (0, 20), (0, -20)])
 def test_turned_the_face_holds_together(head, yaw, pitch):
     """Drawn back to front at the turned pose, no triangle facing away shows (a fold or a flipped triangle

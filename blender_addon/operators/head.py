@@ -124,7 +124,8 @@ def photo_focal(context, rig) -> float:
 
 def build_photo_head(context, rig, mesh) -> bpy.types.Object:
     """The head object of a Head from Photo mesh (OpenCV camera frame of the photo), placed so that the scene
-    camera sees it over the photo as the image plane shows it, at the rig's depth; the rig's head."""
+    camera sees it over the photo as the image plane shows it, at the rig's depth; the rig's head. Its photo
+    weight per vertex (the mesh's) fades its edge-on sides and back to the photo's plain colour."""
     camera, plane = _camera_and_plane(context, rig)
     depth = -(np.linalg.inv(camera) @ np.array([*rig.matrix_world.translation, 1.0]))[2]
     settings = rig.talking_heads
@@ -133,8 +134,12 @@ def build_photo_head(context, rig, mesh) -> bpy.types.Object:
         np.asarray(mesh.vertices, dtype=np.float64))
     old = settings.head if settings.head is not None and settings.head.talking_heads.head_from_photo else None
     head = head_objects.triangle_mesh_object(f"{rig.name} head", dataclasses.replace(mesh, vertices=local))
+    # a mesh without the photo's weights (written before them) shows the photo everywhere, as it did
+    weights = mesh.vertex_weights if mesh.vertex_weights is not None else np.ones(len(mesh.vertices), np.float32)
+    head_objects.add_point_weights(head, materials.PHOTO_WEIGHT_ATTRIBUTE, weights)
+    colour = head_objects.photo_fade_colour(settings.reference, dataclasses.replace(mesh, vertex_weights=weights))
     head.data.materials.clear()
-    head.data.materials.append(materials.head_photo_material(f"{rig.name} head", settings.reference))
+    head.data.materials.append(materials.head_photo_material(f"{rig.name} head", settings.reference, colour))
     head.matrix_world = Matrix(matrix.tolist())
     if old is not None:  # pressed again: the new head takes the old one's place
         bpy.data.objects.remove(old)

@@ -19,6 +19,13 @@ origin, K as in `core.head.fit`), in **metres**, scaled so that the outer eye co
 - **The back** (material "Back"): the ellipsoid's back, rings from the face's rim to a pole behind, so the
   head is closed (every edge in two triangles). Its UVs are the rim's pixels, each ring's vertex taking its
   rim vertex's (hair or skin streaked backwards); the separate slot lets the add-on colour it plainly.
+- **The photo's weight** (`Mesh.vertex_weights`): how much of the photo each vertex shows. Where the surface
+  turns edge-on to the photo's camera (the head's sides, by the ears and temples) its pixels are the photo's
+  background and hair, stretched across the head once it turns: the weight falls there from 1 to 0 (a
+  smoothstep of the cosine between the vertex normal and its ray to the camera, `FACING`) and is 0 on the
+  back, so the add-on fades those parts to a plain colour (`fade_colour`). It is 1 at every corner of the
+  triangles over the landmarks' hull, so the face shows the photo exactly (by the jaw's ends the face itself
+  is edge-on: there the weight drops to the facing one within a triangle past the hull).
 """
 from __future__ import annotations
 
@@ -39,6 +46,7 @@ HEAD_DEPTH = 1.2          # the ellipsoid's semi-axis along the view, in eye spa
 RELIEF_FADE = 0.3         # the face's relief fades to the ellipsoid over this distance past the hull, eye spans
 MIN_TURN = 2e-3           # the rim turns at every point by at least this (radians): no three points in a line
 BACK_RINGS = 12           # rings of the back shell between the rim and the pole
+FACING = (0.25, 0.55)     # the photo's weight: 0 below this cosine to the camera, 1 above (by the renders)
 
 
 def default_focal(image_size: tuple[int, int]) -> float:
@@ -115,9 +123,11 @@ def head_from_photo(points: np.ndarray, image_size: tuple[int, int], focal: floa
     corner_uv = np.vstack([face_uvs, face_uvs[back_rim]])       # a back vertex: its rim vertex's pixel
     all_triangles = _outward(vertices, all_triangles, centre, len(triangles))
     materials = np.r_[np.zeros(len(triangles), np.int32), np.ones(len(back_triangles), np.int32)]
+    held = _over_hull(points, pixels, triangles)
     return Mesh(vertices=vertices, triangles=all_triangles.astype(np.int32),
                 uvs=corner_uv[all_triangles].astype(np.float32), materials=materials,
-                material_names=("Face", "Back"), uv_map="UVMap", uv_maps=("UVMap",))
+                material_names=("Face", "Back"), uv_map="UVMap", uv_maps=("UVMap",),
+                vertex_weights=_photo_weights(vertices, all_triangles, held))
 
 
 def head_from_photo_file(photo: str | os.PathLike, out: str | os.PathLike, reference_points=None,
@@ -217,8 +227,55 @@ def _fade(points: np.ndarray, pixels: np.ndarray, width: float) -> np.ndarray:
 
     hull = cv2.convexHull(points.astype(np.float32))
     outside = np.array([-cv2.pointPolygonTest(hull, (float(x), float(y)), True) for x, y in pixels])
-    t = np.clip(1 - outside / width, 0, 1)
+    return _smoothstep(1 - outside / width)
+
+
+def _smoothstep(t: np.ndarray) -> np.ndarray:
+    t = np.clip(t, 0, 1)
     return t * t * (3 - 2 * t)
+
+
+# --- the photo's weight ------------------------------------------------------------------------------------------
+
+def _over_hull(points: np.ndarray, pixels: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(len(pixels),) bool: the face's vertices that are corners of a triangle over the landmarks' hull."""
+    import cv2
+
+    hull = cv2.convexHull(points.astype(np.float32))
+    corners = pixels[triangles].astype(np.float32)
+    over = [cv2.intersectConvexConvex(corner, hull)[0] > 0 for corner in corners]
+    held = np.zeros(len(pixels), bool)
+    held[triangles[np.array(over, bool)]] = True
+    return held
+
+
+def _photo_weights(vertices: np.ndarray, triangles: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """(V,) float32: the photo's weight per vertex (see the module's description); the face's vertices are
+    the first len(`held`), 1 where `held`, the back's the rest (0)."""
+    from .mesh import vertex_normals
+
+    to_camera = -vertices / np.linalg.norm(vertices, axis=1, keepdims=True)    # the camera at the origin
+    cosine = np.einsum("ij,ij->i", vertex_normals(vertices, triangles), to_camera)
+    low, high = FACING
+    weights = np.zeros(len(vertices))
+    face = len(held)
+    weights[:face] = np.maximum(_smoothstep((cosine[:face] - low) / (high - low)), held)
+    return weights.astype(np.float32)
+
+
+def fade_colour(photo: np.ndarray, mesh: Mesh) -> np.ndarray:
+    """(C,) the plain colour a Head from Photo head fades to where the photo's weight falls: the photo's
+    median where it fades (the face's vertices of weight between 0 and 1: the skin and hair at the region's
+    sides), so the fade changes no colour abruptly. `photo` (H, W, C), row 0 at the top."""
+    h, w = photo.shape[:2]
+    fading = (mesh.vertex_weights > 0) & (mesh.vertex_weights < 1)
+    uvs = np.zeros((len(mesh.vertices), 2))
+    uvs[mesh.triangles.ravel()] = mesh.uvs.reshape(-1, 2)
+    if not fading.any():
+        fading = np.ones(len(uvs), bool)
+    columns = np.clip(np.rint(uvs[fading, 0] * w - 0.5), 0, w - 1).astype(np.int64)
+    rows = np.clip(np.rint((1 - uvs[fading, 1]) * h - 0.5), 0, h - 1).astype(np.int64)
+    return np.median(photo[rows, columns], axis=0)
 
 
 # --- the back ------------------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ ICT-FaceKit's u from 0 to 7, keep their other tiles' own materials).
 
 A mesh .npz (`Mesh.save_npz`, the add-on's export of a Blender mesh) holds `Mesh`'s fields by name:
 `vertices` (V, 3) float, `triangles` (T, 3) int, `uvs` (T, 3, 2) float (v up), `materials` (T,) int,
-`material_names` (M,) str, `uv_map` () str, `uv_maps` (K,) str. `load_mesh` also reads a polygon .npz
+`material_names` (M,) str, `uv_map` () str, `uv_maps` (K,) str, and where a Head from Photo head has them
+`vertex_weights` (V,) float. `load_mesh` also reads a polygon .npz
 (the shipped sample head's layout, below) and fan-triangulates it.
 
 The shipped sample head, models/heads/ict_facekit/ict_facekit.npz (ICT-FaceKit's generic neutral head, MIT,
@@ -31,7 +32,7 @@ import base64
 import json
 import os
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,7 @@ class Mesh:
     material_names: tuple[str, ...] = ()
     uv_map: str = "UVMap"           # the UV map used (a mesh with several: the active one, and a warning says so)
     uv_maps: tuple[str, ...] = ()   # every UV map the source has
+    vertex_weights: np.ndarray | None = None   # (V,) float, Head from Photo: how much of the photo each vertex shows
 
     def save_npz(self, path: str | os.PathLike) -> Path:
         """Write the mesh as a .npz of its fields (atomically)."""
@@ -61,7 +63,8 @@ class Mesh:
         buffer = io.BytesIO()
         np.savez_compressed(buffer, vertices=self.vertices, triangles=self.triangles, uvs=self.uvs,
                             materials=self.materials, material_names=np.array(self.material_names, dtype=str),
-                            uv_map=np.array(self.uv_map), uv_maps=np.array(self.uv_maps, dtype=str))
+                            uv_map=np.array(self.uv_map), uv_maps=np.array(self.uv_maps, dtype=str),
+                            **({} if self.vertex_weights is None else {"vertex_weights": self.vertex_weights}))
         with atomic_path(path) as tmp:
             store(tmp, buffer.getvalue())
         return Path(path)
@@ -398,6 +401,11 @@ def _read_npz(path: Path, uv_map: str | None) -> Mesh:
                              tuple(str(s) for s in fields.get("material_names", np.array([], str)).reshape(-1)),
                              str(fields.get("uv_map", "UVMap")), uv_maps or (str(fields.get("uv_map", "UVMap")),)),
                         path.name)
+        if "vertex_weights" in fields:
+            weights = fields["vertex_weights"].astype(np.float32)
+            if weights.shape != (len(mesh.vertices),):
+                raise UserError(f"{path.name}: its vertex weights do not fit its vertices; write it again")
+            mesh = replace(mesh, vertex_weights=weights)
     if uv_map is not None and uv_map != mesh.uv_map:
         raise UserError(f"{path.name} holds the UV map {mesh.uv_map!r} only, not {uv_map!r}; export it with that "
                         f"UV map active")

@@ -98,6 +98,42 @@ def test_photo_head_covers_the_photo_through_the_scene_camera(quick_rig, module)
     assert sum(1 for o in bpy.data.objects if o.talking_heads.head_from_photo) == 1
 
 
+def test_photo_heads_sides_fade_to_a_plain_colour_by_the_photo_weight(quick_rig, module):
+    """The built head carries the photo's weight per vertex: 1 where the landmarks are, about 0 where the
+    surface faces away from the camera; its material mixes the photo over a plain colour by it."""
+    rig, points = quick_rig
+    head_ops = module("blender_addon.operators.head")
+    materials = module("blender_addon.materials")
+    from_photo = module("core.head.from_photo")
+    focal = head_ops.photo_focal(bpy.context, rig)
+    mesh = from_photo.head_from_photo(points, (512, 512), focal)
+    head = head_ops.build_photo_head(bpy.context, rig, mesh)
+    attribute = head.data.attributes[materials.PHOTO_WEIGHT_ATTRIBUTE]
+    assert attribute.domain == 'POINT' and attribute.data_type == 'FLOAT'
+    weights = np.empty(len(head.data.vertices), np.float32)
+    attribute.data.foreach_get("value", weights)
+    # the face vertex nearest each landmark, in the photo's camera
+    face = np.unique(mesh.triangles[mesh.materials == 0])
+    projected = mesh.vertices[face] @ from_photo.camera_matrix(focal, (512, 512)).T
+    pixels = projected[:, :2] / projected[:, 2:]
+    nearest = face[np.linalg.norm(pixels[None] - points[:, None], axis=2).argmin(axis=1)]
+    assert weights[nearest].min() == 1.0
+    normals = np.array([tuple(v.normal) for v in head.data.vertices]) @ np.array(head.matrix_world.to_3x3()).T
+    camera = np.array(bpy.context.scene.camera.matrix_world.translation)
+    away = np.einsum("ij,ij->i", normals, camera - world_vertices(head)) < 0
+    assert away.sum() > 100 and weights[away].max() < 0.1
+    nodes = head.active_material.node_tree.nodes
+    fade = nodes[materials.HEAD_FADE_NODE]
+    assert fade.inputs["Factor"].links[0].from_node == nodes[materials.HEAD_WEIGHT_NODE]
+    assert nodes[materials.HEAD_WEIGHT_NODE].attribute_name == materials.PHOTO_WEIGHT_ATTRIBUTE
+    assert next(s for s in fade.inputs if s.name == "B" and s.type == 'RGBA').links[0].from_node == \
+        nodes[materials.HEAD_FRAMES_NODE]
+    plain = next(s for s in fade.inputs if s.name == "A" and s.type == 'RGBA')
+    assert not plain.links and 0 < min(plain.default_value[:3]) and max(plain.default_value[:3]) < 1
+    shader = next(n for n in nodes if n.type == 'BSDF_PRINCIPLED')
+    assert shader.inputs["Base Color"].links[0].from_node == fade
+
+
 def test_mesh_file_round_trips(scene, module, tmp_path):
     bpy.ops.mesh.primitive_uv_sphere_add(segments=12, ring_count=6)
     sphere = bpy.context.object
