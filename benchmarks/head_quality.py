@@ -21,6 +21,7 @@ Uses ../shared/media/portraits (never committed); prints a table, writes the ren
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import time
@@ -40,7 +41,7 @@ from mathutils import Matrix  # noqa: E402
 
 from talking_heads.core.head.bake import bake_frame  # noqa: E402
 from talking_heads.core.head.fit import fit_head  # noqa: E402
-from talking_heads.core.head.from_photo import default_focal, head_from_photo  # noqa: E402
+from talking_heads.core.head.from_photo import default_focal, fade_colour, head_from_photo  # noqa: E402
 from talking_heads.core.head.mesh import sample_head  # noqa: E402
 from talking_heads.core.images import load_image, write_png  # noqa: E402
 from talking_heads.core.landmarks.detect import detect_landmarks  # noqa: E402
@@ -92,21 +93,30 @@ def add_mesh(name: str, mesh, texture: bpy.types.Image, colours: dict[int, tuple
     (which need an alpha-blended shader of their own) are left out."""
     hidden = [k for k, n in enumerate(mesh.material_names) if any(h in n for h in HIDDEN_MATERIALS)]
     keep = ~np.isin(mesh.materials, hidden)
-    mesh = type(mesh)(mesh.vertices, mesh.triangles[keep], mesh.uvs[keep], mesh.materials[keep],
-                      mesh.material_names)
+    mesh = dataclasses.replace(mesh, triangles=mesh.triangles[keep], uvs=mesh.uvs[keep],
+                               materials=mesh.materials[keep])
     data = bpy.data.meshes.new(name)
     data.from_pydata(mesh.vertices.tolist(), [], mesh.triangles.tolist())
     uv = data.uv_layers.new(name="UVMap")
     uv.data.foreach_set("uv", np.asarray(mesh.uvs, np.float32).ravel())
+    weighted = mesh.vertex_weights is not None     # Head from Photo: the photo's weight per vertex, as the add-on
+    if weighted:
+        data.attributes.new(WEIGHT, 'FLOAT', 'POINT').data.foreach_set("value", mesh.vertex_weights.astype(np.float32))
     obj = bpy.data.objects.new(name, data)
     bpy.context.scene.collection.objects.link(obj)
     for slot in range(int(mesh.materials.max()) + 1):
-        obj.data.materials.append(emission_material(f"{name}.{slot}", texture, colours.get(slot)))
+        obj.data.materials.append(emission_material(f"{name}.{slot}", texture, colours.get(slot), weighted))
     data.polygons.foreach_set("material_index", np.asarray(mesh.materials, np.int32))
     return obj
 
 
-def emission_material(name: str, texture: bpy.types.Image, colour: tuple | None) -> bpy.types.Material:
+WEIGHT = "photo_weight"
+
+
+def emission_material(name: str, texture: bpy.types.Image, colour: tuple | None,
+                      weighted: bool = False) -> bpy.types.Material:
+    """Emission of `colour` (3 values), or of the texture over `colour[3:]` by the texture's alpha, or by the
+    mesh's per-vertex photo weight where `weighted`."""
     material = bpy.data.materials.new(name)
     material.use_nodes = True
     nodes, links = material.node_tree.nodes, material.node_tree.links
@@ -122,7 +132,12 @@ def emission_material(name: str, texture: bpy.types.Image, colour: tuple | None)
     mix = nodes.new("ShaderNodeMix")
     mix.data_type = 'RGBA'
     mix.inputs["A"].default_value = (*(colour[3:] if colour else (0.5, 0.5, 0.5)), 1)
-    links.new(tex.outputs["Alpha"], mix.inputs["Factor"])
+    if weighted:
+        weight = nodes.new("ShaderNodeAttribute")
+        weight.attribute_name = WEIGHT
+        links.new(weight.outputs["Fac"], mix.inputs["Factor"])
+    else:
+        links.new(tex.outputs["Alpha"], mix.inputs["Factor"])
     links.new(tex.outputs["Color"], mix.inputs["B"])
     links.new(mix.outputs["Result"], emission.inputs["Color"])
     return material
@@ -205,8 +220,14 @@ def round_trip(photo_path: Path, out: Path) -> tuple[float, np.ndarray]:
     return psnr(rendered[mask], photo[mask][:, :3]), rendered
 
 
+def linear(srgb: np.ndarray) -> tuple:
+    """sRGB values in [0, 255] -> scene-linear colour components (a shader socket's colour)."""
+    c = np.asarray(srgb, np.float64)[:3] / 255
+    return tuple(np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4))
+
+
 def ict_colours(mesh, photo, points) -> dict[int, tuple]:
-    skin = tuple(np.median(photo[hull_mask(points, photo.shape)][:, :3], axis=0) / 255)
+    skin = linear(np.median(photo[hull_mask(points, photo.shape)][:, :3], axis=0))
     colours = {}
     for slot, name in enumerate(mesh.material_names):
         fixed = next((c for key, c in FIXED_COLOURS.items() if key in name), None)
@@ -359,7 +380,8 @@ def contact_sheet(photo_path: Path, mesh, landmark_vertices, out: Path) -> Path:
                                   out / f"sheet_ict_{mouth:.0f}_{angle}.png")
             sheet.paste(Image.fromarray(image).resize((tile, tile)), (tile * (c + 1), 20 + tile * row))
             reset_scene()
-            add_mesh("own", own, image_from_array("frame", frame), {1: (0.35, 0.3, 0.28)})
+            fade = (0, 0, 0, *linear(fade_colour(photo, own)))      # the add-on's plain colour
+            add_mesh("own", own, image_from_array("frame", frame), {0: fade, 1: fade})
             rotation, translation = turned(np.eye(3), np.zeros(3), own_centre, angle, np.array([0, -1.0, 0]))
             camera_from_opencv(rotation, translation, focal, (w, h))
             image = render(out / f"sheet_own_{mouth:.0f}_{angle}.png")

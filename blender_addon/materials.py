@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 import bpy
 
 from ..core.errors import UserError
@@ -340,12 +342,63 @@ def play_on_photo_head(head, image: bpy.types.Image, first: int, count: int) -> 
     use_sequence(nodes[HEAD_FRAMES_NODE].image_user, first, count)
 
 
-def show_still_for_export(material, still: bpy.types.Image) -> None:
-    """For a glTF export's copy of a head material: the still image `still` straight into the Base Color
-    (glTF holds an image texture there, not our mix): the frames' node shows it and drives the colour."""
+def show_still_for_export(material, still: bpy.types.Image, uv_map: str) -> bpy.types.Image | None:
+    """For a glTF export's copy of a head material: one image straight into the Base Color (glTF holds an
+    image texture there, not our mix). On a fitted head's material the still UV frame (its alpha: where the
+    photo shows the surface) is laid over what the head mix's A holds, the material's own colour: a colour, or
+    an image texture on the fitted UV map `uv_map`, resampled to the still's size. That composite is returned
+    (the caller removes it after the export). Anything else under the frames (a procedural colour, a texture on
+    another UV map) cannot be one image: the still alone, as on a Head from Photo head (None returned)."""
     nodes, links = material.node_tree.nodes, material.node_tree.links
     frames = nodes[HEAD_FRAMES_NODE]
-    frames.image = still
+    mix = nodes.get(HEAD_MIX_NODE)
+    under = _colour_under(_mix_input(mix, "A"), uv_map, still.size) if mix is not None else None
+    composite = None
+    if under is not None:
+        w, h = still.size
+        rgba = np.empty(w * h * 4, np.float32)
+        still.pixels.foreach_get(rgba)
+        rgba = rgba.reshape(-1, 4)
+        alpha = rgba[:, 3:]
+        laid = np.concatenate([rgba[:, :3] * alpha + under * (1 - alpha), np.ones_like(alpha)], axis=1)
+        composite = bpy.data.images.new(f"{material.name} still", w, h, alpha=False)
+        composite.pixels.foreach_set(laid.ravel())
+        # the exporter writes images from files: a PNG in Blender's temporary folder, removed with the image
+        composite.filepath_raw = os.path.join(bpy.app.tempdir, f"{bpy.path.clean_name(material.name)}_still.png")
+        composite.file_format = 'PNG'
+        composite.save()
+    frames.image = composite or still
     shader = next((n for n in nodes if n.type == 'BSDF_PRINCIPLED'), None)
     if shader is not None:
         links.new(frames.outputs["Color"], shader.inputs["Base Color"])
+    return composite
+
+
+def _colour_under(socket, uv_map: str, size) -> np.ndarray | None:
+    """(W * H, 3) sRGB values of what `socket` holds over the UV map at `size`, bottom row first (Blender's
+    pixel order); None where that is not one colour or one image on `uv_map`."""
+    w, h = size
+    if not socket.links:
+        linear = np.asarray(socket.default_value[:3], np.float32)
+        return np.broadcast_to(_srgb(linear), (w * h, 3))
+    node = socket.links[0].from_node
+    if node.type != 'TEX_IMAGE' or node.image is None or not node.image.size[0]:
+        return None
+    vector = node.inputs["Vector"]
+    if vector.links and not (vector.links[0].from_node.type == 'UVMAP'
+                             and vector.links[0].from_node.uv_map in ("", uv_map)):
+        return None
+    copy = node.image.copy()
+    try:
+        copy.scale(w, h)
+        pixels = np.empty(w * h * 4, np.float32)
+        copy.pixels.foreach_get(pixels)
+    finally:
+        bpy.data.images.remove(copy)
+    rgb = pixels.reshape(-1, 4)[:, :3]
+    return _srgb(rgb) if node.image.is_float else rgb     # a byte image's pixels are its sRGB values
+
+
+def _srgb(linear: np.ndarray) -> np.ndarray:
+    linear = np.clip(linear, 0, 1)
+    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055).astype(np.float32)

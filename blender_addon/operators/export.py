@@ -107,7 +107,7 @@ def export_head(context, head, first_path: str, path: str) -> None:
     still = bpy.data.images.load(first_path, check_existing=False)
     copy = head.copy()
     copy.data = head.data.copy()
-    copies = []
+    copies, composites = [], []
     statement = metadata()
     selected, active = list(context.selected_objects), context.view_layer.objects.active
     try:
@@ -119,7 +119,9 @@ def export_head(context, head, first_path: str, path: str) -> None:
             copies.append(material)
             slot.link = 'OBJECT'  # the copy's own slot: the head's mesh and materials stay as they are
             slot.material = material
-            materials.show_still_for_export(material, still)
+            composite = materials.show_still_for_export(material, still, head.talking_heads.head_uv_map)
+            if composite is not None:
+                composites.append(composite)
         copy[PROVENANCE_PROPERTY] = statement
         copy.data[PROVENANCE_PROPERTY] = statement
         context.scene.collection.objects.link(copy)
@@ -136,6 +138,11 @@ def export_head(context, head, first_path: str, path: str) -> None:
         for material in copies:
             bpy.data.materials.remove(material)
         bpy.data.images.remove(still)
+        for image in composites:
+            path = bpy.path.abspath(image.filepath_raw)
+            bpy.data.images.remove(image)
+            if os.path.isfile(path):
+                os.remove(path)
         for obj in selected:
             obj.select_set(True)
         context.view_layer.objects.active = active

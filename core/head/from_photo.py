@@ -189,7 +189,8 @@ def _region_rim(points: np.ndarray, spacing: float) -> np.ndarray:
     # such points until every one turns the same way by a clear angle (MIN_TURN)
     while True:
         before, after = rim - np.roll(rim, 1, axis=0), np.roll(rim, -1, axis=0) - rim
-        turn = np.cross(before, after) / (np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1))
+        cross = before[:, 0] * after[:, 1] - before[:, 1] * after[:, 0]   # (np.cross of 2-D vectors: gone in numpy 2)
+        turn = cross / (np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1))
         turn *= np.sign(np.median(turn))
         if turn.min() > MIN_TURN:
             return rim

@@ -179,6 +179,43 @@ def test_frames_go_over_the_materials_own_base_colour_once(scene, module, tmp_pa
     assert tuple(a.default_value) == (1, 0, 0, 1)
 
 
+def test_the_gltf_still_is_the_uv_frame_laid_over_the_materials_own_colour(scene, module, tmp_path):
+    """glTF holds one image as Base Color: where the photo does not show (alpha 0) it is the material's own
+    colour (a value, or an image texture on the fitted UV map), not the frame's fill."""
+    materials = module("blender_addon.materials")
+    compat = module("blender_addon.compat")
+    uv_frame = np.zeros((8, 8, 4), np.uint8)
+    uv_frame[:, :4] = (255, 0, 0, 255)                 # the left half: the photo, opaque; the right: nothing
+    uv_frame[:, 4:, :3] = 90                            # the bake's fill under transparent texels
+    Image.fromarray(uv_frame).save(tmp_path / "head_0001.png")
+    frames = materials.load_sequence(str(tmp_path / "head_0001.png"), "uv frames", alpha=True)
+    Image.fromarray(np.full((4, 4, 3), (0, 200, 0), np.uint8)).save(tmp_path / "albedo.png")
+    albedo = bpy.data.images.load(str(tmp_path / "albedo.png"))
+
+    def still_of(base) -> np.ndarray:
+        material = bpy.data.materials.new("skin")
+        nodes, links = compat.shader_nodes(material)
+        shader = next(n for n in nodes if n.type == 'BSDF_PRINCIPLED')
+        if isinstance(base, tuple):
+            shader.inputs["Base Color"].default_value = base
+        else:
+            texture = nodes.new("ShaderNodeTexImage")
+            texture.image = base
+            links.new(texture.outputs["Color"], shader.inputs["Base Color"])
+        materials.wire_head_frames(material, frames, "UVMap", first=1, count=1)
+        still = bpy.data.images.load(str(tmp_path / "head_0001.png"), check_existing=False)
+        composite = materials.show_still_for_export(material, still, "UVMap")
+        assert nodes[materials.HEAD_FRAMES_NODE].image == composite
+        return np.array(composite.pixels[:]).reshape(8, 8, 4)[::-1, :, :3]
+
+    laid = still_of((0.2140, 0.0, 1.0, 1.0))            # linear 0.214 is sRGB 0.5
+    assert np.allclose(laid[:, :4], (1, 0, 0), atol=1e-3)
+    assert np.allclose(laid[:, 4:], (0.5, 0, 1), atol=3e-3)
+    laid = still_of(albedo)
+    assert np.allclose(laid[:, :4], (1, 0, 0), atol=1e-3)
+    assert np.allclose(laid[:, 4:], (0, 200 / 255, 0), atol=3e-3)
+
+
 def test_a_turn_of_the_rig_turns_the_head_and_leaves_the_landmarks_at_rest(quick_rig, module):
     rig, points = quick_rig
     scene = bpy.context.scene
