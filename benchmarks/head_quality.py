@@ -309,6 +309,16 @@ def box_share(change: np.ndarray, boxes: list[np.ndarray], margin: float) -> flo
     return float(change[inside].sum() / max(change.sum(), 1e-9))
 
 
+def subject(photo_path: Path, mesh, landmark_vertices, out: Path):
+    """What the locality and the contact sheet start from: the photo, its landmarks, its person model, its fit
+    on the head at 2048 and the head's colours."""
+    photo = load_image(photo_path)
+    h, w = photo.shape[:2]
+    points = detect_landmarks(photo, backend="dlib").points
+    fit = fit_head(points, (w, h), mesh, landmark_vertices=landmark_vertices, size=2048, photo=photo)
+    return photo, points, person_model(photo_path, out), fit, ict_colours(mesh, photo, points)
+
+
 def with_shapes(sample, weights: dict[str, float]):
     """The sample head's mesh with its ARKit shape keys at `weights` (the geometry that moves)."""
     vertices = sample.mesh.vertices.copy()
@@ -325,12 +335,8 @@ def locality(photo_path: Path, sample, out: Path, angle: float = 30) -> dict[str
     geometry (the head's eyeBlink_L/R shape keys, the frames' lids held at the photo's), the add-on's choice
     on heads that have those shape keys."""
     mesh, landmark_vertices = sample.mesh, sample.landmark_vertices
-    photo = load_image(photo_path)
+    photo, points, person, fit, colours = subject(photo_path, mesh, landmark_vertices, out)
     h, w = photo.shape[:2]
-    points = detect_landmarks(photo, backend="dlib").points
-    person = person_model(photo_path, out)
-    fit = fit_head(points, (w, h), mesh, landmark_vertices=landmark_vertices, size=2048, photo=photo)
-    colours = ict_colours(mesh, photo, points)
     blink = {"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0}
     cases = (("jawOpen, texture", {"jawOpen": 1.0}, {}, [MOUTH]),
              ("blinks, texture", blink, {}, [RIGHT_EYE, LEFT_EYE]),
@@ -356,12 +362,8 @@ def contact_sheet(photo_path: Path, mesh, landmark_vertices, out: Path) -> Path:
     """Rows: the ICT head and the Head from Photo head, mouth closed and open; columns: 0, 25, 45 degrees."""
     from PIL import Image, ImageDraw
 
-    photo = load_image(photo_path)
+    photo, points, person, fit, colours = subject(photo_path, mesh, landmark_vertices, out)
     h, w = photo.shape[:2]
-    points = detect_landmarks(photo, backend="dlib").points
-    person = person_model(photo_path, out)
-    fit = fit_head(points, (w, h), mesh, landmark_vertices=landmark_vertices, size=2048, photo=photo)
-    colours = ict_colours(mesh, photo, points)
     focal = default_focal((w, h))
     own = head_from_photo(points, (w, h), focal)
     own_centre = own.vertices[:len(own.vertices) // 2].mean(axis=0)

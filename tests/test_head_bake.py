@@ -8,6 +8,7 @@ import pytest
 from talking_heads.core.errors import UserError
 from talking_heads.core.head.bake import Baker, bake_frame, load_fit
 from talking_heads.core.head.fit import HeadFit
+from conftest import write_generate_inputs
 
 
 def _fit(size: int, image_size: tuple[int, int], scale: float, offset: tuple[float, float]) -> HeadFit:
@@ -88,16 +89,7 @@ def test_bad_frames_and_fits_are_user_errors(frame, tmp_path):
 
 @pytest.fixture(scope="module")
 def job(tmp_path_factory, astronaut):
-    from talking_heads.core.landmarks.detect import detect_landmarks
-    from talking_heads.core.track.track_file import Track
-    from talking_heads.core.training.finetune import fit_person
-
-    folder = tmp_path_factory.mktemp("job")
-    points = detect_landmarks(astronaut, backend="dlib").points
-    fit_person([astronaut], [points], steps=0, device="cpu", size=128).save(folder / "person.safetensors")
-    moving = np.stack([points + [i, 0] for i in range(3)]).astype(np.float32)
-    Track(points=moving, frames=np.array([1, 2, 3]), filled=np.zeros(3, bool), fps=24.0,
-          image_size=(astronaut.shape[1], astronaut.shape[0])).save(folder / "track.json")
+    folder = write_generate_inputs(tmp_path_factory.mktemp("job"), astronaut)
     fit = _fit(256, (512, 512), 1.0, (128.0, 60.0))        # the face's square, texel for pixel
     np.savez(folder / "fit.npz", **{k: v for k, v in dataclasses.asdict(fit).items() if k != "warnings"})
     np.savez(folder / "small.npz", **{k: v for k, v in dataclasses.asdict(_fit(256, (256, 256), 1.0, (0, 0))).items()

@@ -6,21 +6,12 @@ import pytest
 
 from talking_heads.core.errors import UserError
 from talking_heads.app.generate import JOB_FILE, generate
+from conftest import write_generate_inputs
 
 
 @pytest.fixture(scope="module")
 def job(tmp_path_factory, astronaut):
-    from talking_heads.core.landmarks.detect import detect_landmarks
-    from talking_heads.core.track.track_file import Track
-    from talking_heads.core.training.finetune import fit_person
-
-    folder = tmp_path_factory.mktemp("job")
-    points = detect_landmarks(astronaut, backend="dlib").points
-    fit_person([astronaut], [points], steps=0, device="cpu", size=128).save(folder / "person.safetensors")
-    moving = np.stack([points + [i, 0] for i in range(3)]).astype(np.float32)
-    Track(points=moving, frames=np.array([1, 2, 3]), filled=np.zeros(3, bool), fps=24.0,
-          image_size=(astronaut.shape[1], astronaut.shape[0])).save(folder / "track.json")
-    return folder
+    return write_generate_inputs(tmp_path_factory.mktemp("job"), astronaut)
 
 
 def test_generate_writes_one_full_frame_per_track_frame(job, tmp_path, astronaut):
