@@ -35,16 +35,21 @@ def shared_media() -> Path:
     return path
 
 
-def write_generate_inputs(folder: Path, astronaut: np.ndarray) -> Path:
-    """In `folder`: a person model of the astronaut (no fine-tuning, 128 crop) and a 3-frame track moving its
-    face a pixel a frame, the inputs of `app.generate.generate`'s tests."""
+
+@pytest.fixture(scope="session")
+def write_generate_inputs(astronaut):
+    """write(folder): in `folder`, a person model of the astronaut (no fine-tuning, 128 crop) and a 3-frame
+    track moving its face a pixel a frame, the inputs of `app.generate.generate`'s tests; returns the folder."""
     from talking_heads.core.landmarks.detect import detect_landmarks
     from talking_heads.core.track.track_file import Track
     from talking_heads.core.training.finetune import fit_person
 
-    points = detect_landmarks(astronaut, backend="dlib").points
-    fit_person([astronaut], [points], steps=0, device="cpu", size=128).save(folder / "person.safetensors")
-    moving = np.stack([points + [i, 0] for i in range(3)]).astype(np.float32)
-    Track(points=moving, frames=np.array([1, 2, 3]), filled=np.zeros(3, bool), fps=24.0,
-          image_size=(astronaut.shape[1], astronaut.shape[0])).save(folder / "track.json")
-    return folder
+    def write(folder: Path) -> Path:
+        points = detect_landmarks(astronaut, backend="dlib").points
+        fit_person([astronaut], [points], steps=0, device="cpu", size=128).save(folder / "person.safetensors")
+        moving = np.stack([points + [i, 0] for i in range(3)]).astype(np.float32)
+        Track(points=moving, frames=np.array([1, 2, 3]), filled=np.zeros(3, bool), fps=24.0,
+              image_size=(astronaut.shape[1], astronaut.shape[0])).save(folder / "track.json")
+        return folder
+
+    return write

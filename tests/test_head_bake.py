@@ -8,7 +8,6 @@ import pytest
 from talking_heads.core.errors import UserError
 from talking_heads.core.head.bake import Baker, bake_frame, load_fit
 from talking_heads.core.head.fit import HeadFit
-from conftest import write_generate_inputs
 
 
 def _fit(size: int, image_size: tuple[int, int], scale: float, offset: tuple[float, float]) -> HeadFit:
@@ -88,8 +87,8 @@ def test_bad_frames_and_fits_are_user_errors(frame, tmp_path):
 # --- generate with a head fit ------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def job(tmp_path_factory, astronaut):
-    folder = write_generate_inputs(tmp_path_factory.mktemp("job"), astronaut)
+def job(tmp_path_factory, write_generate_inputs):
+    folder = write_generate_inputs(tmp_path_factory.mktemp("job"))
     fit = _fit(256, (512, 512), 1.0, (128.0, 60.0))        # the face's square, texel for pixel
     np.savez(folder / "fit.npz", **{k: v for k, v in dataclasses.asdict(fit).items() if k != "warnings"})
     np.savez(folder / "small.npz", **{k: v for k, v in dataclasses.asdict(_fit(256, (256, 256), 1.0, (0, 0))).items()

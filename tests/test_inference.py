@@ -6,12 +6,11 @@ import pytest
 
 from talking_heads.core.errors import UserError
 from talking_heads.app.generate import JOB_FILE, generate
-from conftest import write_generate_inputs
 
 
 @pytest.fixture(scope="module")
-def job(tmp_path_factory, astronaut):
-    return write_generate_inputs(tmp_path_factory.mktemp("job"), astronaut)
+def job(tmp_path_factory, write_generate_inputs):
+    return write_generate_inputs(tmp_path_factory.mktemp("job"))
 
 
 def test_generate_writes_one_full_frame_per_track_frame(job, tmp_path, astronaut):
