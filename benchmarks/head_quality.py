@@ -3,8 +3,9 @@ emission shaders: no lighting), and the contact sheet of renders.
 
     .venv/bin/python benchmarks/head_quality.py [--portraits 5] [--out out/head_quality]
 
-1. **Round trip** (Head from Photo): the photo itself on the head built from it, rendered from the photo's
-   camera, against the photo: PSNR over the landmark hull, per portrait.
+1. **Round trip** (Head from Photo): the photo itself on the head built from it (mixed over grey by the head's
+   per-vertex photo weight, as the add-on's material does), rendered from the photo's camera, against the
+   photo: PSNR over the landmark hull, per portrait.
 2. **Placement** on the shipped ICT-FaceKit head (its shape is not the photo's person's and stays as it is):
    the photo fitted and baked onto the head, rendered from the front and turned 25 degrees; dlib's 68
    landmarks detected on each render against where the mesh's landmark vertices project: NME (mean distance
