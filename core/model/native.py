@@ -13,16 +13,39 @@ at its own crop, from the photo sampled there through the same warp; its colours
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..landmarks.align import cut_box, feather_mask, native_box
-from .mouth import MouthPainter, repaint
-from .warp import head_region, warp_grid
+from .mouth import MouthPainter, change, repaint
+from .warp import eye_closure, eye_openings, face_hull, head_region, mouth_opening, warp_grid
 
 FEATHER = 0.08   # the outer share of the box over which what the network changes fades out to the warp
+
+
+@dataclass(frozen=True)
+class Detail:
+    """Where the frame takes its finest detail from the warp: the photo's own pixels, at their resolution.
+
+    The network's weights and colours are painted at its crop's size and upsampled, so wherever it paints
+    (a shading change, the lips it reshapes) the photo's fine detail is softened. Over the face, detail finer
+    than `sigma` network pixels comes from the warp, and only the coarser change the network makes stays;
+    except where the photo cannot show the right picture: the opening of a mouth opened beyond the photo's,
+    and the eyes closed beyond the photo's (the warp squeezes the eye into a slit there)."""
+    sigma: float = 1.0        # the Gaussian's sigma, in the network's pixels, that splits coarse from fine
+    grow: int = 3             # the openings left to the paint, widened by this many network pixels
+    closed_eyes: bool = True  # closed eyes are left to the paint too
+
+
+def gaussian_kernel(sigma: float) -> torch.Tensor:
+    radius = max(1, int(round(3 * sigma)))
+    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    k = torch.exp(-0.5 * (x / sigma) ** 2)
+    return k / k.sum()
 
 
 def lattice_size(side: int) -> int:
@@ -43,10 +66,12 @@ class NativeRenderer(nn.Module):
     can move the head within."""
 
     def __init__(self, crop_renderer: nn.Module, photo: np.ndarray, photo_points: np.ndarray,
-                 box: tuple[float, float, float], mouth: MouthPainter | None = None):
+                 box: tuple[float, float, float], mouth: MouthPainter | None = None,
+                 detail: Detail | None = None):
         super().__init__()
         self.crop_renderer = crop_renderer
         self.mouth = mouth
+        self.detail = detail
         self.x0, self.y0, self.side = native_box(box)
         self.grid_size = lattice_size(self.side)
         region = cut_box(photo, self.x0, self.y0, self.side)                       # (N, N, 3) uint8
@@ -59,6 +84,9 @@ class NativeRenderer(nn.Module):
         self.register_buffer("feather", torch.from_numpy(feather_mask(self.side, FEATHER))[None, None])
         # the face crop whose border pins the warp, in the box's pixels: the box itself
         self.register_buffer("face_box", torch.tensor([[0.0, 0.0, float(self.side)]]))
+        if detail is not None:
+            scale = self.side / crop_renderer.size                  # photo pixels per network pixel
+            self.register_buffer("blur", gaussian_kernel(detail.sigma * scale)[None, None, None].repeat(3, 1, 1, 1))
 
     def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
         parts = self.crop_renderer.parts(landmarks)
@@ -73,9 +101,31 @@ class NativeRenderer(nn.Module):
         image = weights[:, 0:1] * warped + weights[:, 1:2] * photo + weights[:, 2:3] * colour
         if self.mouth is not None:
             image = repaint(self.mouth, image, photo[:1], self.photo_points, drv, self.face_box)
+        if self.detail is not None:
+            image = image + self._fine(warped - image) * self._keeps_detail(parts, size)
         # The mouth painter adds a change to the warp, which can leave [0, 1] (to -0.25 on a wide-open mouth):
         # what no written frame holds, so the ONNX export's `image` never holds it either.
         return (self.feather * image + (1 - self.feather) * warped).clamp(0, 1)
+
+    def _fine(self, image: torch.Tensor) -> torch.Tensor:
+        """What of `image` is finer than the Detail's sigma: itself less its Gaussian blur (separable)."""
+        k = self.blur
+        r = k.shape[-1] // 2
+        coarse = F.conv2d(F.pad(image, (r, r, 0, 0), mode="replicate"), k, groups=3)
+        coarse = F.conv2d(F.pad(coarse, (0, 0, r, r), mode="replicate"), k.transpose(-1, -2), groups=3)
+        return image - coarse
+
+    def _keeps_detail(self, parts: dict, size: tuple[int, int]) -> torch.Tensor:
+        """(B, 1, N, N) in [0, 1]: where the frame's fine detail is the warp's (see `Detail`), made at the
+        network's size and upsampled, as its weights are."""
+        drv, ref, crop = parts["drv_points"], parts["ref_points"], self.crop_renderer.size
+        grow = self.detail.grow
+        face = face_hull(drv, crop, grid_size=crop // 2)
+        mouth = mouth_opening(drv, crop, grow=grow, soften=True) * change(drv, ref)
+        if self.detail.closed_eyes:
+            mouth = torch.maximum(mouth, eye_openings(drv, crop, grow=grow) * eye_closure(drv, ref))
+        keep = face * (1 - mouth)
+        return F.interpolate(keep, size=size, mode="bilinear", align_corners=False)
 
     def matte(self, landmarks: torch.Tensor) -> torch.Tensor:
         """(B, 1, N, N) in [0, 1]: the driver's head (face, forehead, hair, ears: the region the generator
