@@ -1,0 +1,178 @@
+"""Choosing the renderer's settings by cross-validation over people: each candidate must win on every fold.
+
+  python benchmarks/fullres_choices.py WORK --videos V... [--settings NAME...] [--media ../shared/media]
+
+For each video, ../shared/eval/fullres.py's own choice of frames and its own scores, with the model's frames
+rendered in-process by `NativeRenderer` under each candidate setting (below, `SETTINGS`), written without
+provenance (the watermark is the same for every candidate; the judgement, fullres.py through `generate`,
+carries it). Person files are fine-tuned once into WORK, as fullres.py does (`--work WORK` there reuses them).
+
+The videos' people must be choice people (`core.training.split`): the test people are refused, so that no
+choice ever looks at them. Each video is put in its person's fold; the table gives, per setting and fold, the
+mean scores and each against the warp's on the same videos, and the last column says whether the setting
+beats the first setting (the shipped one) on every fold.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from core.__main__ import project_package  # noqa: E402  (this checkout as the package talking_heads)
+
+project_package()
+from talking_heads.core.model.native import Detail, NativeRenderer  # noqa: E402
+from talking_heads.core.model.person import load_person  # noqa: E402
+from talking_heads.core.training import split  # noqa: E402
+
+# name -> NativeRenderer keyword arguments; the first is the one shipped, the others are candidates
+SETTINGS = {
+    "shipped": {},
+    "detail": {"detail": Detail()},
+    "warp-face": {"detail": Detail(sigma=None)},
+}
+KEYS = ("l1", "sharp", "id", "eyes", "mouth")
+
+
+def load_fullres(eval_dir: Path):
+    sys.path.insert(0, str(eval_dir))
+    import fullres
+
+    return fullres
+
+
+def memoised(fn):
+    """fn(rgb, *args) remembered by the image's bytes: every candidate scores the same frames."""
+    cache = {}
+
+    @functools.wraps(fn)
+    def wrapper(rgb, *args):
+        key = (hashlib.md5(np.ascontiguousarray(rgb).tobytes()).digest(), args)
+        if key not in cache:
+            cache[key] = fn(rgb, *args)
+        return cache[key]
+    return wrapper
+
+
+def render_in_process(person_path: str, track_path: str, out_dir: str, options: dict) -> None:
+    """What `generate` writes, rendered by NativeRenderer with `options`, without provenance."""
+    from talking_heads.core.landmarks.align import paste_box
+
+    person = load_person(person_path)
+    renderer = NativeRenderer(person.renderer(), person.image, person.image_points, person.box, person.mouth,
+                              **options).eval()
+    frames = json.load(open(track_path))["frames"]
+    points = np.array([f["points"] for f in frames], np.float32)[..., :2]
+    x0, y0, _ = person.native_box
+    os.makedirs(out_dir, exist_ok=True)
+    with torch.no_grad():
+        for start in range(0, len(points), 4):
+            boxes = renderer(torch.as_tensor(points[start:start + 4])).clamp(0, 1)
+            for k, box in enumerate((boxes * 255 + 0.5).byte().permute(0, 2, 3, 1).numpy()):
+                frame = paste_box(person.image, box, x0, y0)
+                cv2.imwrite(os.path.join(out_dir, f"frame_{start + k:04d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+
+
+def identities(media: Path) -> dict[str, str]:
+    with open(media / "MANIFEST.tsv", newline="", encoding="utf-8") as f:
+        return {Path(r["file"]).name: r["identity"] for r in csv.DictReader(f, delimiter="\t")}
+
+
+def summary(rows: list[dict]) -> dict:
+    out = {}
+    for key in KEYS:
+        values = [r[key] for r in rows if r.get(key) is not None]
+        if key == "sharp":
+            values = [min(v, 1.0) for v in values]     # as fullres.py's sharp_capped
+        out[key] = float(np.mean(values)) if values else None
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("work", help="folder for person files and frames (fullres.py's --work layout)")
+    ap.add_argument("--videos", nargs="+", required=True)
+    ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    ap.add_argument("--media", default=str(ROOT.parent / "shared" / "media"))
+    ap.add_argument("--frames", type=int, default=8)
+    ap.add_argument("--out", help="JSON lines of every row, appended")
+    args = ap.parse_args()
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
+
+    media = Path(args.media)
+    who = identities(media)
+    fold_of = {}
+    for video in args.videos:
+        identity = who.get(Path(video).name)
+        if identity in split.TEST_IDENTITIES:
+            raise SystemExit(f"{Path(video).name} shows a test person: choose on choice people only")
+        if identity not in split.VALIDATION_IDENTITIES | split.NEW_CHOICE_IDENTITIES:
+            raise SystemExit(f"{Path(video).name} shows a training person ({identity}): not a held-out choice")
+        fold_of[Path(video).name] = split.choice_fold(identity)
+
+    fullres = load_fullres(media.parent / "eval")
+    fullres.landmarks = memoised(fullres.landmarks)
+    fullres.descriptor = memoised(fullres.descriptor)
+    original = fullres.run_project
+    current = {}
+
+    def run_project(project, cmd, log):
+        if cmd[0] == "generate":
+            render_in_process(cmd[1], cmd[2], cmd[cmd.index("--out") + 1], current["options"])
+        elif cmd[0] == "detect" and os.path.exists(cmd[cmd.index("--json") + 1]):
+            return
+        else:
+            original(project, cmd, log)
+    fullres.run_project = run_project
+
+    rows = []
+    for n, name in enumerate(args.settings):
+        current["options"] = SETTINGS[name]
+        for video in args.videos:
+            methods = ["warp", "model"] if n == 0 else ["model"]
+            for r in fullres.evaluate(video, str(ROOT), args.frames, os.path.abspath(args.work), methods, "fast"):
+                r.update(setting=name if r.get("method") == "model" else "warp", fold=fold_of[Path(video).name])
+                rows.append(r)
+                print(json.dumps(r), flush=True)
+                if args.out:
+                    with open(args.out, "a") as f:
+                        f.write(json.dumps(r) + "\n")
+
+    folds = sorted(set(fold_of.values()))
+    names = ["warp"] + list(args.settings)
+    print("\n| setting | fold | videos | " + " | ".join(KEYS) + " | " + " | ".join(f"{k} / warp" for k in KEYS) + " |")
+    print("|" + " --- |" * (3 + 2 * len(KEYS)))
+    table = {}
+    for name in names:
+        for fold in folds + ["all"]:
+            picked = [r for r in rows if r.get("setting") == name and (fold == "all" or r["fold"] == fold)]
+            warp = summary([r for r in rows if r.get("setting") == "warp" and (fold == "all" or r["fold"] == fold)])
+            s = table[name, fold] = summary(picked)
+            cells = [f"{s[k]:.4f}" if s[k] is not None else "" for k in KEYS]
+            ratio = [f"{s[k] / warp[k]:.3f}" if s[k] is not None and warp[k] else "" for k in KEYS]
+            print(f"| {name} | {fold} | {len(picked)} | " + " | ".join(cells) + " | " + " | ".join(ratio) + " |")
+    shipped = args.settings[0]
+    print("\nAgainst the first setting, on every fold (sharp up, the rest down):")
+    for name in args.settings[1:]:
+        verdict = []
+        for key in KEYS:
+            better = [table[name, f][key] is not None and table[shipped, f][key] is not None and
+                      (table[name, f][key] > table[shipped, f][key] if key == "sharp"
+                       else table[name, f][key] < table[shipped, f][key]) for f in folds]
+            verdict.append(f"{key} {'every fold' if all(better) else f'{sum(better)}/{len(folds)} folds'}")
+        print(f"  {name}: " + ", ".join(verdict))
+
+
+if __name__ == "__main__":
+    main()
