@@ -40,6 +40,7 @@ COMMANDS = {
     "prepare-data": ("prepare_data", "cut training videos down to their faces, to travel"),
     "meta-train": ("meta_train", "meta-learn the prior on a folder of talking-head videos"),
     "train-mouth": ("train_mouth", "train the mouth painter on a folder of talking-head videos"),
+    "train-eyes": ("train_eyes", "train the eye painter on a folder of talking-head videos"),
     "worker": ("worker", "JSON-lines worker used by the Blender add-on"),
 }
 # Commands without the shared options: export's and verify's keep their own conventions, and the worker's

@@ -1,4 +1,5 @@
-"""The mouth painter (core/model/mouth.py): its crop, its rules, its file, and its place in a person."""
+"""The mouth painter (core/model/mouth.py, core/model/painter.py): its crop, its rules, its file, and its place
+in a person."""
 import numpy as np
 import pytest
 import torch
@@ -6,8 +7,9 @@ import torch
 from talking_heads.core.errors import UserError
 from talking_heads.core.landmarks.groups import MIRRORED
 from talking_heads.core.model.mean_face import MEAN_FACE_CROP
-from talking_heads.core.model.mouth import (CROP, MouthPainter, change, crop_pixels, load_painter, paint, paste,
-                                            prepare, sample, save_painter)
+from talking_heads.core.model.mouth import INPUTS, change, paint, prepare
+from talking_heads.core.model.painter import (CROP, Painter, crop_pixels, layers, load_painter, paste, sample,
+                                              save_painter)
 
 
 def _face(scale: float = 2.0) -> torch.Tensor:
@@ -36,8 +38,8 @@ def test_paste_replaces_the_lips_and_opening_and_corrects_the_rest_keeping_the_f
     ramp = torch.linspace(0, 1, CROP)[None, None, None, :].expand(1, 3, CROP, CROP)
     ones, zeros = torch.ones(1, 1, CROP, CROP), torch.zeros(1, 1, CROP, CROP)
     # over the lips and the opening the crop's colours replace the frame, where its box is and nowhere else
-    out = paste(torch.zeros(1, 3, 64, 64), {"box": box, "colour": ramp, "alpha": ones, "repainted": ones,
-                                            "warped": ramp})
+    out = paste(torch.zeros(1, 3, 64, 64), box, layers({"colour": ramp, "alpha": ones, "repainted": ones,
+                                                        "warped": ramp}))
     inside = out[0, 0, 20:20 + 31, 10:10 + 31]
     # frame pixel x shows crop pixel (x - 10) * CROP / 32, whose ramp value is that over CROP - 1
     expected = (torch.arange(31) * CROP / 32) / (CROP - 1)
@@ -48,7 +50,7 @@ def test_paste_replaces_the_lips_and_opening_and_corrects_the_rest_keeping_the_f
     # elsewhere, the change the colours make to the warp is added: the frame's own detail stays
     torch.manual_seed(0)
     frame = torch.rand(1, 3, 64, 64)
-    out = paste(frame, {"box": box, "colour": ramp + 0.1, "alpha": ones, "repainted": zeros, "warped": ramp})
+    out = paste(frame, box, layers({"colour": ramp + 0.1, "alpha": ones, "repainted": zeros, "warped": ramp}))
     assert torch.allclose(out[:, :, 20:51, 10:41], frame[:, :, 20:51, 10:41] + 0.1, atol=1e-5)
 
 
@@ -71,7 +73,7 @@ def test_at_the_photos_own_landmarks_the_warp_is_the_photos_own_mouth_and_nothin
     own = prepared["inputs"][:, 3:6] / 2 + 0.5
     # the map comes from a lattice: off by a hundredth of a pixel at the most, a few levels in 1000
     assert (prepared["warped"] - own).abs().max() < 5e-3 and (prepared["warped"] - own).abs().mean() < 1e-4
-    painter = MouthPainter()
+    painter = Painter(INPUTS)
     with torch.no_grad():
         painter.head.bias[3] = 10.0          # a painter that would paint everywhere it may
         painted = paint(painter, prepared)
@@ -81,7 +83,7 @@ def test_at_the_photos_own_landmarks_the_warp_is_the_photos_own_mouth_and_nothin
 
 def test_an_open_mouth_is_painted_in_the_middle_and_not_at_the_crops_edge():
     face = _face()
-    painter = MouthPainter()
+    painter = Painter(INPUTS)
     with torch.no_grad():
         painter.head.bias[3] = 10.0
         painted = paint(painter, prepare(torch.rand(1, 3, 512, 512), face, _open(face, 40.0),
@@ -101,15 +103,17 @@ def test_mirrored_points_swap_left_and_right():
 
 
 def test_painter_file_round_trip_and_refusals(tmp_path):
-    painter = MouthPainter(channels=(4, 8, 16), res_blocks=1)
-    save_painter(tmp_path / "p.safetensors", painter, {"step": 7})
-    loaded, header = load_painter(tmp_path / "p.safetensors")
+    painter = Painter(INPUTS, channels=(4, 8, 16), res_blocks=1)
+    save_painter(tmp_path / "p.safetensors", painter, "mouth", {"step": 7})
+    loaded, header = load_painter(tmp_path / "p.safetensors", "mouth")
     assert header["step"] == 7 and loaded.channels == (4, 8, 16)
     for k, v in painter.state_dict().items():
         assert torch.equal(loaded.state_dict()[k], v.half().float())
     (tmp_path / "bad.safetensors").write_bytes(b"not a model")
     with pytest.raises(UserError, match="not a readable safetensors"):
-        load_painter(tmp_path / "bad.safetensors")
+        load_painter(tmp_path / "bad.safetensors", "mouth")
+    with pytest.raises(UserError, match="not a talking-heads-eyes-painter file"):
+        load_painter(tmp_path / "p.safetensors", "eyes")                  # one region's painter is not another's
 
 
 def test_a_person_carries_the_shipped_painter_or_none(tmp_path, astronaut):
@@ -119,7 +123,7 @@ def test_a_person_carries_the_shipped_painter_or_none(tmp_path, astronaut):
 
     points = detect_landmarks(astronaut, backend="dlib").points
     person = fit_person([astronaut], [points], steps=0, device="cpu", size=128)
-    shipped, _ = load_painter(DEFAULT_MOUTH)
+    shipped, _ = load_painter(DEFAULT_MOUTH, "mouth")
     assert person.mouth is not None and "step" in person.config["mouth"]
     person.save(tmp_path / "person.safetensors")
     loaded = load_person(tmp_path / "person.safetensors")

@@ -98,28 +98,28 @@ def test_presets_are_found_by_name_and_an_unknown_name_is_refused():
 
 
 def test_mouth_painter_trains_checkpoints_under_16_mb_and_resumes(videos, tmp_path, monkeypatch):
-    from talking_heads.core.model.mouth import load_painter
-    from talking_heads.core.training import mouth
+    from talking_heads.core.model.painter import load_painter
+    from talking_heads.core.training import painter
     from talking_heads.core.training.config import MouthConfig
 
-    monkeypatch.setattr(mouth, "OPEN", -1.0)     # the clips' mouths barely move: score their widest anyway
+    monkeypatch.setattr(painter, "OPEN", -1.0)     # the clips' mouths barely move: score their widest anyway
     clips = sorted(videos.iterdir())
     clips = [c for c in clips if c.suffix == ".avi"]
     tiny = MouthConfig(batch=4, videos_per_step=2, steps=2, val_every=1, checkpoint_every=1, log_every=1,
                        bf16=False)
     out = tmp_path / "mouth"
-    best = mouth.train(str(videos), str(out), tiny, clips[:1], clips[1:], device="cpu")
+    best = painter.train("mouth", str(videos), str(out), tiny, clips[:1], clips[1:], device="cpu")
     assert best["step"] in (1, 2) and best["warp"] > 0 and best["painter"] > 0
     names = sorted(p.name for p in out.iterdir())
     assert names == ["adam_m.safetensors", "adam_v.safetensors", "best.safetensors", "held_out.json",
                      "painter.safetensors"]
     assert all((out / n).stat().st_size < 16e6 for n in names)     # each travels back from a lent GPU
-    _, header = load_painter(out / "painter.safetensors")
+    _, header = load_painter(out / "painter.safetensors", "mouth")
     assert header["step"] == 2
-    mouth.train(str(videos), str(out), tiny.replace(steps=3), clips[:1], clips[1:], device="cpu")
-    resumed, header = load_painter(out / "painter.safetensors")
+    painter.train("mouth", str(videos), str(out), tiny.replace(steps=3), clips[:1], clips[1:], device="cpu")
+    resumed, header = load_painter(out / "painter.safetensors", "mouth")
     assert header["step"] == 3
-    shipped, best_header = load_painter(out / "best.safetensors")
+    shipped, best_header = load_painter(out / "best.safetensors", "mouth")
     assert best_header["held_out"]["painter"] <= best["painter"]
 
 

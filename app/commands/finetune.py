@@ -15,6 +15,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="override the preset's number of steps")
     p.add_argument("--prior", help="meta-learned checkpoint folder (default: the one shipped in models/prior)")
     p.add_argument("--mouth", help="mouth painter file (default: the one shipped in models/mouth; none: without)")
+    p.add_argument("--eyes", help="eye painter file (default: the one in models/eyes, where there is one; none: "
+                                  "without)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
 
 
@@ -25,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     progress = bar("fine-tune")
     try:
         path = finetune(args.images, args.out, chosen_preset(args), args.device, progress, args.prior, args.steps,
-                        args.mouth)
+                        args.mouth, args.eyes)
     finally:
         if progress is not None:
             progress.close()

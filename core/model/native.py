@@ -21,7 +21,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..landmarks.align import cut_box, feather_mask, native_box
-from .mouth import MouthPainter, change, repaint
+from . import eyes as eye_painter
+from .mouth import change, repaint
+from .painter import Painter
 from .warp import eye_closure, eye_openings, face_hull, head_region, mouth_opening, warp_grid
 
 FEATHER = 0.08   # the outer share of the box over which what the network changes fades out to the warp
@@ -67,11 +69,12 @@ class NativeRenderer(nn.Module):
     can move the head within."""
 
     def __init__(self, crop_renderer: nn.Module, photo: np.ndarray, photo_points: np.ndarray,
-                 box: tuple[float, float, float], mouth: MouthPainter | None = None,
-                 detail: Detail | None = None):
+                 box: tuple[float, float, float], mouth: Painter | None = None,
+                 detail: Detail | None = None, eyes: Painter | None = None):
         super().__init__()
         self.crop_renderer = crop_renderer
         self.mouth = mouth
+        self.eyes = eyes
         self.detail = detail
         self.x0, self.y0, self.side = native_box(box)
         self.grid_size = lattice_size(self.side)
@@ -104,6 +107,8 @@ class NativeRenderer(nn.Module):
         image = weights[:, 0:1] * warped + weights[:, 1:2] * photo + weights[:, 2:3] * colour
         if self.mouth is not None:
             image = repaint(self.mouth, image, photo[:1], self.photo_points, drv, self.face_box)
+        if self.eyes is not None:
+            image = eye_painter.repaint(self.eyes, image, photo[:1], self.photo_points, drv, self.face_box)
         if self.detail is not None:
             image = image + self._fine(warped - image) * self._keeps_detail(parts, size)
         # The mouth painter adds a change to the warp, which can leave [0, 1] (to -0.25 on a wide-open mouth):

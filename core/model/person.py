@@ -2,8 +2,8 @@
 
 It holds the fine-tuned generator, the person's AdaIN parameters psi, the reference crops with their
 landmarks, the full reference image with the crop box, so that frames can be rendered at the reference's
-own size and framing, and the mouth painter those frames' mouths are painted with (mouth.py; person files
-before it render without it). `PersonRenderer` is the whole rendering path as one torch module (input:
+own size and framing, and the painters those frames' mouths and eyes are painted with (mouth.py, eyes.py;
+person files without one render without it). `PersonRenderer` is the whole rendering path as one torch module (input:
 landmarks in reference-image pixels; output: the crop), which is also what the ONNX export contains.
 """
 from __future__ import annotations
@@ -20,7 +20,9 @@ from ..landmarks.draw import draw_landmarks
 from .files import load_tensors, save_tensors
 from .generator import Generator
 from ..landmarks.align import native_box, paste_box
-from .mouth import MouthPainter, painter_from, repaint
+from . import eyes as eye_painter
+from .mouth import repaint
+from .painter import Painter, painter_from
 from .native import NativeRenderer
 
 PERSON = "talking-heads-person"
@@ -29,16 +31,18 @@ PERSON_VERSION = 2    # 2: the three-source generator (warp, reference, new colo
 
 class PersonRenderer(nn.Module):
     """landmarks (B, 68, 2) in reference-image pixels -> image (B, 3, S, S) in [0, 1], the person's crop,
-    its mouth painted by the mouth painter where the person has one.
+    its mouth and eyes painted by the painters where the person has them.
 
     With several references, each frame is warped from the reference whose face shape is closest to the
     driver's (after removing position and scale), so more shots give better starting points."""
 
     def __init__(self, generator: Generator, psi: torch.Tensor, references: torch.Tensor,
-                 ref_points: torch.Tensor, box: tuple[float, float, float], mouth: MouthPainter | None = None):
+                 ref_points: torch.Tensor, box: tuple[float, float, float], mouth: Painter | None = None,
+                 eyes: Painter | None = None):
         super().__init__()
         self.generator = generator
         self.mouth = mouth
+        self.eyes = eyes
         self.size = references.shape[-1]
         self.register_buffer("psi", psi.reshape(1, -1).float())
         self.register_buffer("references", references.float())        # (T, 3, S, S) in [0, 1]
@@ -54,10 +58,13 @@ class PersonRenderer(nn.Module):
 
     def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
         parts = self.parts(landmarks)
-        if self.mouth is None:
-            return parts["image"]
-        return repaint(self.mouth, parts["image"], parts["reference"], parts["ref_points"], parts["drv_points"],
-                       self.face_box)
+        image = parts["image"]
+        painted = (self.mouth, repaint), (self.eyes, eye_painter.repaint)
+        for painter, region_repaint in painted:
+            if painter is not None:
+                image = region_repaint(painter, image, parts["reference"], parts["ref_points"], parts["drv_points"],
+                                       self.face_box)
+        return image
 
     def parts(self, landmarks: torch.Tensor) -> dict:
         """The generator's image and its parts (weights, colours) for landmarks in reference-image pixels, with
@@ -83,7 +90,8 @@ class Person:
     image: np.ndarray                  # (H, W, 3) uint8, the full first reference
     image_points: np.ndarray           # (68, 2) its landmarks in image pixels
     config: dict
-    mouth: MouthPainter | None = None  # paints the mouths of frames at the photo's resolution
+    mouth: Painter | None = None       # paints the mouths of frames at the photo's resolution
+    eyes: Painter | None = None        # and their eyes
 
     @property
     def size(self) -> int:
@@ -92,11 +100,12 @@ class Person:
     def renderer(self) -> PersonRenderer:
         refs = torch.from_numpy(self.references).permute(0, 3, 1, 2).float() / 255
         return PersonRenderer(self.generator, self.psi, refs, torch.from_numpy(self.ref_points), self.box,
-                              self.mouth).eval()
+                              self.mouth, self.eyes).eval()
 
     def native_renderer(self) -> NativeRenderer:
         """The renderer of frames at the photo's own resolution (its face box, to `paste` into the photo)."""
-        return NativeRenderer(self.renderer(), self.image, self.image_points, self.box, self.mouth).eval()
+        return NativeRenderer(self.renderer(), self.image, self.image_points, self.box, self.mouth,
+                               eyes=self.eyes).eval()
 
     @property
     def native_box(self) -> tuple[int, int, int]:
@@ -133,9 +142,10 @@ class Person:
                    "image_points": torch.from_numpy(self.image_points.astype(np.float32))}
         header = {"format": PERSON, "version": PERSON_VERSION, "box": list(map(float, self.box)),
                   "software": f"Neural Talking Heads {__version__}", "config": self.config}
-        if self.mouth is not None:
-            tensors.update({f"mouth.{k}": v.half() for k, v in self.mouth.state_dict().items()})
-            header["mouth"] = self.mouth.shape()
+        for region, painter in (("mouth", self.mouth), ("eyes", self.eyes)):
+            if painter is not None:
+                tensors.update({f"{region}.{k}": v.half() for k, v in painter.state_dict().items()})
+                header[region] = painter.shape()
         save_tensors(path, tensors, header)
 
 
@@ -147,13 +157,12 @@ def load_person(path: str | Path) -> Person:
         gen_state = {k[len("generator."):]: v.float() for k, v in tensors.items() if k.startswith("generator.")}
         generator = Generator.from_config(header["config"])
         generator.load_state_dict(gen_state)
-        mouth = None
-        if "mouth" in header:
-            mouth = painter_from({k[len("mouth."):]: v for k, v in tensors.items() if k.startswith("mouth.")},
-                                 header["mouth"])
+        painters = {region: painter_from({k[len(region) + 1:]: v for k, v in tensors.items()
+                                          if k.startswith(f"{region}.")}, header[region])
+                    for region in ("mouth", "eyes") if region in header}
         return Person(generator.eval(), tensors["psi"].float(), tensors["references"].numpy(),
                       tensors["ref_points"].numpy(), tuple(header["box"]), tensors["image"].numpy(),
-                      tensors["image_points"].numpy(), header["config"], mouth)
+                      tensors["image_points"].numpy(), header["config"], **painters)
     except (KeyError, RuntimeError, TypeError, ValueError):
         raise UserError(f"{path} is a damaged person file (missing or mismatched tensors): fine-tune it again") from None
 

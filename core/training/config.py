@@ -1,5 +1,5 @@
-"""Every training setting in one place: meta-learning's (`TrainConfig`) and the mouth painter's
-(`MouthConfig`). Fine-tuning's presets are `core.presets` (the add-on lists them)."""
+"""Every training setting in one place: meta-learning's (`TrainConfig`), the mouth painter's (`MouthConfig`)
+and the eye painter's (`EyesConfig`). Fine-tuning's presets are `core.presets` (the add-on lists them)."""
 from __future__ import annotations
 
 import dataclasses
@@ -59,7 +59,7 @@ class TrainConfig(Settings):
 
 @dataclass
 class MouthConfig(Settings):
-    """The mouth painter's training (training/mouth.py): supervised, on pairs of frames of one video."""
+    """The mouth painter's training (training/painter.py): supervised, on pairs of frames of one video."""
     channels: tuple = (16, 32, 64, 128, 256)
     res_blocks: int = 2
     batch: int = 128                # pairs per step,
@@ -70,6 +70,30 @@ class MouthConfig(Settings):
     betas: tuple = (0.9, 0.99)
     w_outside: float = 0.3          # L1 weight of the crop outside the evaluation's mouth box (inside: 1)
     w_ssim: float = 0.5             # 1 - SSIM over the crop: the teeth's and lips' structure
+    steps: int = 200000
+    minutes: float = 0.0            # stop after this many minutes (0: no limit), checkpointing first
+    bf16: bool = True
+    val_every: int = 100
+    checkpoint_every: int = 2000
+    log_every: int = 100
+    seed: int = 0
+
+
+@dataclass
+class EyesConfig(Settings):
+    """The eye painter's training (training/painter.py), as the mouth painter's; a pair gives two crops (its
+    two eyes), so half the mouth's pairs a step make as many crops."""
+    channels: tuple = (16, 32, 64, 128, 256)
+    res_blocks: int = 2
+    batch: int = 64                 # pairs per step (two eye crops each),
+    videos_per_step: int = 8        # drawn from this many videos (each video's pairs are cut out together)
+    closed_share: float = 0.5       # share of targets drawn from the video's blinks and squints
+    wide_share: float = 0.15        # and from its wide eyes
+    colour_jitter: float = 0.1      # each video's colours scaled by up to this (and half of them mirrored)
+    lr: float = 5e-5
+    betas: tuple = (0.9, 0.99)
+    w_outside: float = 0.3          # L1 weight of the crop outside the evaluation's eye box (inside: 1)
+    w_ssim: float = 0.5             # 1 - SSIM over the crop: the lids' and lashes' structure
     steps: int = 200000
     minutes: float = 0.0            # stop after this many minutes (0: no limit), checkpointing first
     bf16: bool = True

@@ -30,6 +30,7 @@ from .config import TrainConfig
 W_MASK = TrainConfig.w_mask   # as in meta-learning: new colours only where the warp cannot do
 DEFAULT_PRIOR = Path(__file__).resolve().parents[2] / "models" / "prior"
 DEFAULT_MOUTH = Path(__file__).resolve().parents[2] / "models" / "mouth" / "painter.safetensors"
+DEFAULT_EYES = Path(__file__).resolve().parents[2] / "models" / "eyes" / "painter.safetensors"
 
 
 def load_prior(path: str | Path | None = None, device="cpu") -> tuple[Generator, Embedder | None, str]:
@@ -48,15 +49,16 @@ def load_prior(path: str | Path | None = None, device="cpu") -> tuple[Generator,
     return generator.to(device), embedder.to(device), f"{path.name} (step {header['step']})"
 
 
-def load_mouth(path: str | Path | None = None):
-    """(the mouth painter, its name) from `path` or the shipped one; None where there is none to ship (a
-    bare training tree) or `path` is "none"."""
-    from ..model.mouth import load_painter
+def load_painter_of(region: str, path: str | Path | None = None):
+    """(the painter of `region`, "mouth" or "eyes", its name) from `path` or the shipped one; None where there
+    is none shipped (a bare training tree; no eye painter is shipped yet) or `path` is "none"."""
+    from ..model.painter import load_painter
 
-    if path == "none" or (path is None and not DEFAULT_MOUTH.exists()):
+    shipped = {"mouth": DEFAULT_MOUTH, "eyes": DEFAULT_EYES}[region]
+    if path == "none" or (path is None and not shipped.exists()):
         return None
-    painter, header = load_painter(Path(path) if path else DEFAULT_MOUTH)
-    return painter, f"{Path(path).name if path else 'models/mouth'} (step {header.get('step')})"
+    painter, header = load_painter(Path(path) if path else shipped, region)
+    return painter, f"{Path(path).name if path else 'models/' + region} (step {header.get('step')})"
 
 
 def _crop_inputs(images: list[np.ndarray], points: list[np.ndarray], size: int):
@@ -83,16 +85,19 @@ def _random_similarity(points: torch.Tensor, gen: torch.Generator, strength: flo
 
 def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: Preset = DEFAULT_PRESET,
                device="auto", prior: str | Path | None = None, progress: Progress | None = None, size: int = 256,
-               steps: int | None = None, seed: int = 0, mouth: str | Path | None = None) -> Person:
+               steps: int | None = None, seed: int = 0, mouth: str | Path | None = None,
+               eyes: str | Path | None = None) -> Person:
     """Fine-tune a person model on T reference images (uint8 HxWx3) and their landmarks ((68, 2) px), as
-    `preset` says (its number of steps unless `steps` is given)."""
+    `preset` says (its number of steps unless `steps` is given). `mouth` and `eyes`: the painters' files
+    (None: the shipped ones, where there are; "none": without)."""
     from ..device import pick_device
 
     if not references or len(references) != len(points):
         raise UserError("give at least one reference image with its landmarks")
     steps = preset.steps if steps is None else steps
     dev = pick_device(device)
-    painter = load_mouth(mouth)     # before the fine-tune: a wrong path is said at once
+    painters = {region: load_painter_of(region, path) for region, path in (("mouth", mouth), ("eyes", eyes))}
+    # (before the fine-tune: a wrong path is said at once)
     generator, embedder, prior_name = load_prior(prior, dev)
     box, crops, pts = _crop_inputs(references, points, size)
     refs = torch.from_numpy(crops).permute(0, 3, 1, 2).float().to(dev) / 255       # (T, 3, S, S)
@@ -129,15 +134,15 @@ def fit_person(references: list[np.ndarray], points: list[np.ndarray], preset: P
         report(progress, step + 1, steps, f"fine-tune: step {step + 1}, loss {loss.item():.4f}")
     generator.eval()
     config = {"dim": generator.P.in_features, "rules": generator.rules, "prior": prior_name, "preset": preset.name, "steps": steps,
-              "shots": t_count, "size": size, "mouth": None if painter is None else painter[1]}
+              "shots": t_count, "size": size, **{region: None if p is None else p[1] for region, p in painters.items()}}
     return Person(generator.cpu(), psi.detach().cpu(), crops, pts, tuple(map(float, box)),
                   np.array(references[0], copy=True), np.asarray(points[0], np.float32), config,
-                  None if painter is None else painter[0])
+                  **{region: None if p is None else p[0] for region, p in painters.items()})
 
 
 def finetune(image_paths: list[str], out_path: str, preset: Preset = DEFAULT_PRESET, device: str = "auto",
              progress: Progress | None = None, prior: str | None = None, steps: int | None = None,
-             mouth: str | None = None) -> str:
+             mouth: str | None = None, eyes: str | None = None) -> str:
     """Detect landmarks on the photos, fine-tune, and write the person file. Returns its path."""
     from ..images import load_image
     from ..landmarks.detect import detect_landmarks
@@ -149,6 +154,6 @@ def finetune(image_paths: list[str], out_path: str, preset: Preset = DEFAULT_PRE
         raise UserError(f"folder {out.parent} does not exist: create it or choose another --out")
     images = [load_image(p) for p in image_paths]
     points = [detect_landmarks(im).points for im in images]
-    person = fit_person(images, points, preset, device, prior, progress, steps=steps, mouth=mouth)
+    person = fit_person(images, points, preset, device, prior, progress, steps=steps, mouth=mouth, eyes=eyes)
     person.save(out)
     return str(out)
