@@ -17,7 +17,6 @@ its paint replaces the frame, elsewhere in the crop it is added as the change it
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from ..landmarks.groups import LEFT_EYE, LEFT_LIDS, MIRRORED, RIGHT_EYE, RIGHT_LIDS
 from . import painter as painters
@@ -27,9 +26,10 @@ from .warp import _gap, eye_openings
 REGION = "eyes"
 EXTENT = 1.6    # crop side / the eye's corner-to-corner width: the evaluation's box (1.3x) and a margin
 INPUTS = 11     # warped crop 3, the photo's own eye 3, driver's opening and lids 2, the photo's 2, change 1
-# The lids: the opening widened by this share of the eye's width (a closed eye's opening is a line; widened,
-# it covers the lids and lashes over and under it).
-LIDS = 0.15
+# The lids: within this share of the eye's width of its outline (over and under a closed eye's line, the
+# lids and lashes; an open eye's upper lid up to its crease), the edge soft over SOFT crop pixels.
+LIDS = 0.2
+SOFT = 4.0
 # The gate, on each eye's lid gap relative to the photo's (the warp's own lids are right, and sharper, for
 # small changes and under landmark jitter, which moves a lid gap by about a tenth). Closing: zero up to
 # CLOSING[0] closed, one from CLOSING[1] on (the evaluation's blinks, under half the video's median opening,
@@ -47,7 +47,9 @@ def eye_boxes(points: torch.Tensor) -> torch.Tensor:
         corners = points[:, eye]
         lo, hi = corners.amin(1), corners.amax(1)
         side = EXTENT * (points[:, eye[0]] - points[:, eye[3]]).norm(dim=-1, keepdim=True)
-        boxes.append(torch.cat([(lo + hi) / 2 - side / 2, side], 1))
+        # the crop's pixel centres (x to x + side * (CROP - 1) / CROP) symmetric about the eye's centre, so
+        # that a mirrored left eye lies in its crop as a right eye does in its own
+        boxes.append(torch.cat([(lo + hi) / 2 - side * (CROP - 1) / (2 * CROP), side], 1))
     return torch.stack(boxes, 1).reshape(-1, 3)
 
 
@@ -88,10 +90,19 @@ def change(drv_points: torch.Tensor, ref_points: torch.Tensor) -> torch.Tensor:
 
 
 def opening_and_lids(points: torch.Tensor) -> torch.Tensor:
-    """(B, 2, S, S): one inside the eye's opening, and one over the opening and the lids, of landmarks in
-    a crop's pixels (`crop_points`)."""
-    grow = round(LIDS * CROP / EXTENT / 2)    # in cells of the half-resolution lattice eye_openings tests on
-    return torch.cat([eye_openings(points, CROP), eye_openings(points, CROP, grow=grow)], 1)
+    """(B, 2, S, S): one inside the eye's opening, and one over the opening and the lids (within LIDS eye
+    widths of the eye's outline, the edge soft over a few pixels), of landmarks in a crop's pixels
+    (`crop_points`). Not the opening widened: a closed eye's opening is a line the triangle fill misses."""
+    eye = points[:, RIGHT_EYE]                                               # (B, 6, 2): the crop's eye
+    start, edge = eye[:, :, None], eye[:, [1, 2, 3, 4, 5, 0]][:, :, None] - eye[:, :, None]   # (B, 6, 1, 2)
+    axis = torch.arange(CROP, device=points.device, dtype=points.dtype)
+    gy, gx = torch.meshgrid(axis, axis, indexing="ij")
+    pixels = torch.stack([gx, gy], -1).reshape(1, 1, -1, 2)                 # (1, 1, S * S, 2)
+    along = (((pixels - start) * edge).sum(-1, keepdim=True) / edge.square().sum(-1, keepdim=True).clamp_min(1e-6))
+    distance = (pixels - start - along.clamp(0, 1) * edge).norm(dim=-1).amin(1)      # (B, S * S): to the outline
+    band = ((LIDS * CROP / EXTENT - distance) / SOFT + 0.5).clamp(0, 1).reshape(-1, 1, CROP, CROP)
+    opening = eye_openings(points, CROP)
+    return torch.cat([opening, torch.maximum(opening, band)], 1)
 
 
 def prepare(image: torch.Tensor, image_points: torch.Tensor, drv_points: torch.Tensor,
@@ -117,11 +128,9 @@ def prepare(image: torch.Tensor, image_points: torch.Tensor, drv_points: torch.T
 
 
 def paint(painter: Painter, prepared: dict) -> dict:
-    """`painter.paint` of `prepare`'s crops, the paint laid in whole over the driver's eye opening and lids,
-    widened a little, soft (elsewhere it corrects)."""
-    lids = prepared["eyes"][:, 1:2]
-    repainted = F.avg_pool2d(F.max_pool2d(lids, 5, 1, 2), 5, 1, 2, count_include_pad=False)
-    return painters.paint(painter, prepared, repainted)
+    """`painter.paint` of `prepare`'s crops, the paint laid in whole over the driver's eye opening and lids
+    (`opening_and_lids`: the outline widened, soft), elsewhere as a correction."""
+    return painters.paint(painter, prepared, prepared["eyes"][:, 1:2])
 
 
 def repaint(painter: Painter, frame: torch.Tensor, image: torch.Tensor, image_points: torch.Tensor,

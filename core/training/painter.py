@@ -201,8 +201,10 @@ def save_state(region: Region, out: Path, painter: Painter, opt: torch.optim.Opt
                                                                  "step": step})
 
 
-def load_state(region: Region, out: Path, painter: Painter, opt: torch.optim.Optimizer) -> tuple[int, dict]:
-    resumed, header = load_painter(out / "painter.safetensors", region.name)
+def load_state(out: Path, resumed: tuple[Painter, dict], painter: Painter, opt: torch.optim.Optimizer
+               ) -> tuple[int, dict]:
+    """Continue from out/painter.safetensors, already read (`resumed`), and the Adam moments beside it."""
+    resumed, header = resumed
     painter.load_state_dict(resumed.state_dict())
     params = list(painter.parameters())
     moments = {n: load_tensors(out / f"adam_{n}.safetensors", "talking-heads-adam", 1)[0] for n in "mv"}
@@ -224,6 +226,8 @@ def train(region: str, data: str, out: str, cfg: Settings, videos: list[Path], v
     dev = pick_device(device)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    # read before the data, so that a folder of another region's painter is refused at once
+    resumed = load_painter(out / "painter.safetensors", region.name) if (out / "painter.safetensors").exists() else None
     cache = Path(data) / ".landmarks" if Path(data).is_dir() else None
     train_set = VideoSet(videos, device=dev, cache_dir=cache, progress=progress)
     held_out = validation_pairs(region, VideoSet(val_videos, device=dev, cache_dir=cache))
@@ -232,8 +236,8 @@ def train(region: str, data: str, out: str, cfg: Settings, videos: list[Path], v
     painter = Painter(region.model.INPUTS, cfg.channels, cfg.res_blocks).to(dev)
     opt = torch.optim.Adam(painter.parameters(), lr=cfg.lr, betas=cfg.betas)
     step, best = 0, {}
-    if (out / "painter.safetensors").exists():
-        step, best = load_state(region, out, painter, opt)
+    if resumed is not None:
+        step, best = load_state(out, resumed, painter, opt)
         note(log, f"resuming from step {step}")
     amp = dict(device_type="cuda", dtype=torch.bfloat16, enabled=cfg.bf16 and dev.type == "cuda")
     rng = torch.Generator().manual_seed(cfg.seed * 1000 + step)
