@@ -33,10 +33,12 @@ from core.__main__ import project_package  # noqa: E402  (this checkout as the p
 
 project_package()
 from talking_heads.core.model.native import Detail, NativeRenderer  # noqa: E402
+from talking_heads.core.model.painter import load_painter  # noqa: E402
 from talking_heads.core.model.person import load_person  # noqa: E402
 from talking_heads.core.training import split  # noqa: E402
 
-# name -> NativeRenderer keyword arguments; the first is the one shipped, the others are candidates
+# name -> NativeRenderer keyword arguments (`mouth`, `eyes`: a painter file, "person" for the person file's own,
+# None for none); the first is the one shipped, the others are candidates
 SETTINGS = {
     "shipped": {},
     "detail": {"detail": Detail()},
@@ -70,8 +72,12 @@ def render_in_process(person_path: str, track_path: str, out_dir: str, options: 
     from talking_heads.core.landmarks.align import paste_box
 
     person = load_person(person_path)
-    renderer = NativeRenderer(person.renderer(), person.image, person.image_points, person.box, person.mouth,
-                              **options).eval()
+    options = dict(options)
+    for region in ("mouth", "eyes"):
+        choice = options.pop(region, "person")
+        options[region] = getattr(person, region) if choice == "person" else (
+            None if choice is None else load_painter(choice, region)[0])
+    renderer = NativeRenderer(person.renderer(), person.image, person.image_points, person.box, **options).eval()
     frames = json.load(open(track_path))["frames"]
     points = np.array([f["points"] for f in frames], np.float32)[..., :2]
     x0, y0, _ = person.native_box

@@ -105,12 +105,14 @@ class NativeRenderer(nn.Module):
         weights = F.interpolate(parts["weights"], size=size, mode="bilinear", align_corners=False)
         colour = F.interpolate(parts["colour"], size=size, mode="bilinear", align_corners=False)
         image = weights[:, 0:1] * warped + weights[:, 1:2] * photo + weights[:, 2:3] * colour
+        if self.detail is not None:
+            image = image + self._fine(warped - image) * self._keeps_detail(parts, size)
+        # the painters after the detail: where they replace the frame (lids, lips, an opening), the warp's
+        # detail is wrong (an open eye's iris and lashes under a closed lid)
         if self.mouth is not None:
             image = repaint(self.mouth, image, photo[:1], self.photo_points, drv, self.face_box)
         if self.eyes is not None:
             image = eye_painter.repaint(self.eyes, image, photo[:1], self.photo_points, drv, self.face_box)
-        if self.detail is not None:
-            image = image + self._fine(warped - image) * self._keeps_detail(parts, size)
         # The mouth painter adds a change to the warp, which can leave [0, 1] (to -0.25 on a wide-open mouth):
         # what no written frame holds, so the ONNX export's `image` never holds it either.
         return (self.feather * image + (1 - self.feather) * warped).clamp(0, 1)
