@@ -47,12 +47,15 @@ def write_lists(media: Path, data: Path) -> None:
         print(f"{name}: {len(videos)} videos")
 
 
-def train(data: Path, minutes: float, out: Path) -> None:
+def train(data: Path, minutes: float, out: Path, regions: list[str], resume: Path | None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     runs = {}
-    for region in REGIONS:
+    for region in regions:
         for people, listing in PEOPLE.items():
             folder = Path("runs") / f"{region}_{people}"
+            if resume is not None:      # a run's weights brought back before, continued (fresh Adam moments)
+                (ROOT / folder).mkdir(parents=True, exist_ok=True)
+                shutil.copy(resume / f"{region}_{people}" / "painter.safetensors", ROOT / folder)
             log = open(out / f"{region}_{people}.log", "w")
             cmd = [sys.executable, "-m", "core", f"train-{region}", str(data), "--videos", str(data / listing),
                    "--val", str(data / HELD_OUT), "--out", str(folder), "--minutes", str(minutes)]
@@ -86,11 +89,14 @@ def main() -> None:
     run.add_argument("data")
     run.add_argument("--minutes", type=float, default=8.0)
     run.add_argument("--out", default=os.environ.get("OUT", "out/painters"))
+    run.add_argument("--regions", nargs="+", default=list(REGIONS), choices=REGIONS)
+    run.add_argument("--resume", help="folder of <region>_<people>/painter.safetensors to continue from")
     args = ap.parse_args()
     if args.what == "lists":
         write_lists(Path(args.media), Path(args.data))
     else:
-        train(Path(args.data).resolve(), args.minutes, Path(args.out))
+        train(Path(args.data).resolve(), args.minutes, Path(args.out), args.regions,
+              Path(args.resume).resolve() if args.resume else None)
 
 
 if __name__ == "__main__":

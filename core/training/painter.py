@@ -203,10 +203,13 @@ def save_state(region: Region, out: Path, painter: Painter, opt: torch.optim.Opt
 
 def load_state(out: Path, resumed: tuple[Painter, dict], painter: Painter, opt: torch.optim.Optimizer
                ) -> tuple[int, dict]:
-    """Continue from out/painter.safetensors, already read (`resumed`), and the Adam moments beside it."""
+    """Continue from out/painter.safetensors, already read (`resumed`), and the Adam moments beside it; without
+    them (a run's best weights brought back alone from a lent GPU), from fresh moments."""
     resumed, header = resumed
     painter.load_state_dict(resumed.state_dict())
     params = list(painter.parameters())
+    if not all((out / f"adam_{n}.safetensors").is_file() for n in "mv"):
+        return int(header["step"]), header.get("best") or {}
     moments = {n: load_tensors(out / f"adam_{n}.safetensors", "talking-heads-adam", 1)[0] for n in "mv"}
     for i, p in enumerate(params):
         if str(i) in moments["m"]:
