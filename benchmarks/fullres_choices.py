@@ -32,17 +32,18 @@ sys.path.insert(0, str(ROOT))
 from core.__main__ import project_package  # noqa: E402  (this checkout as the package talking_heads)
 
 project_package()
-from talking_heads.core.model.native import Detail, NativeRenderer  # noqa: E402
+from talking_heads.core.model.native import NativeRenderer  # noqa: E402
 from talking_heads.core.model.painter import load_painter  # noqa: E402
 from talking_heads.core.model.person import load_person  # noqa: E402
 from talking_heads.core.training import split  # noqa: E402
 
-# name -> NativeRenderer keyword arguments (`mouth`, `eyes`: a painter file, "person" for the person file's own,
-# None for none); the first is the one shipped, the others are candidates
+# name -> NativeRenderer keyword arguments (`mouth`, `eyes`: a painter file, "{painters}/" for the --painters
+# folder, benchmarks/train_painters.py's output; "person" for the person file's own; None for none); the first
+# is the one shipped, the others are candidates
 SETTINGS = {
     "shipped": {},
-    "detail": {"detail": Detail()},
-    "warp-face": {"detail": Detail(sigma=None)},
+    "eyes": {"eyes": "{painters}/eyes_training.safetensors"},
+    "eyes+mouth": {"eyes": "{painters}/eyes_training.safetensors", "mouth": "{painters}/mouth_training.safetensors"},
 }
 KEYS = ("l1", "sharp", "id", "eyes", "mouth")
 
@@ -67,7 +68,7 @@ def memoised(fn):
     return wrapper
 
 
-def render_in_process(person_path: str, track_path: str, out_dir: str, options: dict) -> None:
+def render_in_process(person_path: str, track_path: str, out_dir: str, options: dict, painters: str) -> None:
     """What `generate` writes, rendered by NativeRenderer with `options`, without provenance."""
     from talking_heads.core.landmarks.align import paste_box
 
@@ -76,7 +77,7 @@ def render_in_process(person_path: str, track_path: str, out_dir: str, options: 
     for region in ("mouth", "eyes"):
         choice = options.pop(region, "person")
         options[region] = getattr(person, region) if choice == "person" else (
-            None if choice is None else load_painter(choice, region)[0])
+            None if choice is None else load_painter(choice.format(painters=painters), region)[0])
     renderer = NativeRenderer(person.renderer(), person.image, person.image_points, person.box, **options).eval()
     frames = json.load(open(track_path))["frames"]
     points = np.array([f["points"] for f in frames], np.float32)[..., :2]
@@ -112,6 +113,7 @@ def main() -> None:
     ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     ap.add_argument("--media", default=str(ROOT.parent / "shared" / "media"))
     ap.add_argument("--frames", type=int, default=8)
+    ap.add_argument("--painters", default="out/painters", help="train_painters.py's output folder")
     ap.add_argument("--out", help="JSON lines of every row, appended")
     args = ap.parse_args()
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
@@ -135,7 +137,7 @@ def main() -> None:
 
     def run_project(project, cmd, log):
         if cmd[0] == "generate":
-            render_in_process(cmd[1], cmd[2], cmd[cmd.index("--out") + 1], current["options"])
+            render_in_process(cmd[1], cmd[2], cmd[cmd.index("--out") + 1], current["options"], args.painters)
         elif cmd[0] == "detect" and os.path.exists(cmd[cmd.index("--json") + 1]):
             return
         else:

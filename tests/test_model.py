@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from talking_heads.core.errors import UserError
 from talking_heads.core.model.discriminator import Discriminator
@@ -206,47 +205,3 @@ def test_towards_the_box_edge_the_frame_fades_to_the_warp_which_meets_the_photo(
     band = (feather > 0.05) & (feather < 0.95)
     assert (warped - image[0]).abs()[:, band].mean() > 0.05
 
-
-class _PaintsFlat(torch.nn.Module):
-    """A crop renderer of 128 pixels whose network paints one flat colour everywhere, with the landmarks the
-    native renderer's Detail reads (its size and the points in its pixels)."""
-    size = 128
-
-    def __init__(self, ref_points):
-        super().__init__()
-        self.ref_points = torch.as_tensor(ref_points)[None] / 2        # the 256 box at half scale
-
-    def parts(self, landmarks):
-        n = landmarks.shape[0]
-        weights = torch.zeros(n, 3, 128, 128)
-        weights[:, 2] = 1
-        return {"weights": weights, "colour": torch.full((n, 3, 128, 128), 0.2),
-                "drv_points": landmarks / 2, "ref_points": self.ref_points.expand(n, -1, -1)}
-
-
-def test_over_the_face_the_fine_detail_is_the_warps_and_the_coarse_colour_the_networks():
-    from talking_heads.core.model.native import Detail, NativeRenderer
-    from talking_heads.core.model.warp import face_hull, mouth_opening, warp_image
-
-    rng = np.random.default_rng(0)
-    photo = rng.integers(88, 168, (256, 256, 3), dtype=np.uint8)       # all fine detail, mean 0.5
-    points = MEAN_FACE_CROP.astype(np.float32) / 2 + 64
-    renderer = NativeRenderer(_PaintsFlat(points), photo, points, (0.0, 0.0, 256.0), detail=Detail(sigma=1.0))
-    moved = points.copy()
-    moved[[57, 58, 56, 65, 66, 67], 1] += 12                            # the lower lip drops: the mouth opens
-    with torch.no_grad():
-        drv = torch.from_numpy(moved)[None]
-        frame = renderer(drv)[0]
-        image = torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 255
-        warped = warp_image(image, torch.from_numpy(points)[None], drv, grid_size=renderer.grid_size)[0]
-        inner = F.max_pool2d(-face_hull(drv, 256), 15, 1, 7)[0, 0] < -0.99          # well inside the face
-        opening = mouth_opening(drv, 256, grow=6)[0, 0] > 0
-    skin = inner & ~opening
-    residual = frame - warped
-    # the frame less the warp is smooth over the skin: all the fine detail there is the warp's
-    assert residual[:, skin].std() < 0.02 < 0.08 < (frame - 0.2)[:, skin].std()
-    # and its coarse colour is the paint's: the warp's detail averages out to the warp's mean around it
-    assert abs(residual[:, skin].mean() - (0.2 - warped[:, skin].mean())) < 0.03
-    # in the opening (the photo has none to show) the paint stays as it is
-    core = F.max_pool2d(-mouth_opening(drv, 256).float(), 3, 1, 1)[0, 0] < -0.99
-    assert core.sum() > 20 and torch.allclose(frame[:, core], torch.full_like(frame[:, core], 0.2), atol=0.02)

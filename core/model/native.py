@@ -10,10 +10,9 @@ unwarped source is the photo's own pixels, and at the photo's own landmarks the 
 
 The mouth, where the network's paint is upsampled most, is painted again by the mouth painter (mouth.py)
 at its own crop, from the photo sampled there through the same warp; its colours are laid over the frame.
+The eyes are painted the same way by the eye painter (eyes.py), where the person file holds one.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -22,33 +21,11 @@ import torch.nn.functional as F
 
 from ..landmarks.align import cut_box, feather_mask, native_box
 from . import eyes as eye_painter
-from .mouth import change, repaint
+from .mouth import repaint
 from .painter import Painter
-from .warp import eye_closure, eye_openings, face_hull, head_region, mouth_opening, warp_grid
+from .warp import head_region, warp_grid
 
 FEATHER = 0.08   # the outer share of the box over which what the network changes fades out to the warp
-
-
-@dataclass(frozen=True)
-class Detail:
-    """Where the frame takes its finest detail from the warp: the photo's own pixels, at their resolution.
-
-    The network's weights and colours are painted at its crop's size and upsampled, so wherever it paints
-    (a shading change, the lips it reshapes) the photo's fine detail is softened. Over the face, detail finer
-    than `sigma` network pixels comes from the warp, and only the coarser change the network makes stays;
-    except where the photo cannot show the right picture: the opening of a mouth opened beyond the photo's,
-    and the eyes closed beyond the photo's (the warp squeezes the eye into a slit there)."""
-    sigma: float | None = 1.0  # the Gaussian's sigma, in the network's pixels, that splits coarse from fine;
-                               # None: all of it (no paint over the face but in the openings)
-    grow: int = 3             # the openings left to the paint, widened by this many network pixels
-    closed_eyes: bool = True  # closed eyes are left to the paint too
-
-
-def gaussian_kernel(sigma: float) -> torch.Tensor:
-    radius = max(1, int(round(3 * sigma)))
-    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    k = torch.exp(-0.5 * (x / sigma) ** 2)
-    return k / k.sum()
 
 
 def lattice_size(side: int) -> int:
@@ -69,13 +46,11 @@ class NativeRenderer(nn.Module):
     can move the head within."""
 
     def __init__(self, crop_renderer: nn.Module, photo: np.ndarray, photo_points: np.ndarray,
-                 box: tuple[float, float, float], mouth: Painter | None = None,
-                 detail: Detail | None = None, eyes: Painter | None = None):
+                 box: tuple[float, float, float], mouth: Painter | None = None, eyes: Painter | None = None):
         super().__init__()
         self.crop_renderer = crop_renderer
         self.mouth = mouth
         self.eyes = eyes
-        self.detail = detail
         self.x0, self.y0, self.side = native_box(box)
         self.grid_size = lattice_size(self.side)
         region = cut_box(photo, self.x0, self.y0, self.side)                       # (N, N, 3) uint8
@@ -88,11 +63,6 @@ class NativeRenderer(nn.Module):
         self.register_buffer("feather", torch.from_numpy(feather_mask(self.side, FEATHER))[None, None])
         # the face crop whose border pins the warp, in the box's pixels: the box itself
         self.register_buffer("face_box", torch.tensor([[0.0, 0.0, float(self.side)]]))
-        if detail is not None and detail.sigma is not None:
-            scale = self.side / crop_renderer.size                  # photo pixels per network pixel
-            self.pool = max(1, int(scale))
-            kernel = gaussian_kernel(detail.sigma * scale / self.pool)
-            self.register_buffer("blur", kernel[None, None, None].repeat(3, 1, 1, 1))
 
     def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
         parts = self.crop_renderer.parts(landmarks)
@@ -105,10 +75,6 @@ class NativeRenderer(nn.Module):
         weights = F.interpolate(parts["weights"], size=size, mode="bilinear", align_corners=False)
         colour = F.interpolate(parts["colour"], size=size, mode="bilinear", align_corners=False)
         image = weights[:, 0:1] * warped + weights[:, 1:2] * photo + weights[:, 2:3] * colour
-        if self.detail is not None:
-            image = image + self._fine(warped - image) * self._keeps_detail(parts, size)
-        # the painters after the detail: where they replace the frame (lids, lips, an opening), the warp's
-        # detail is wrong (an open eye's iris and lashes under a closed lid)
         if self.mouth is not None:
             image = repaint(self.mouth, image, photo[:1], self.photo_points, drv, self.face_box)
         if self.eyes is not None:
@@ -116,35 +82,6 @@ class NativeRenderer(nn.Module):
         # The mouth painter adds a change to the warp, which can leave [0, 1] (to -0.25 on a wide-open mouth):
         # what no written frame holds, so the ONNX export's `image` never holds it either.
         return (self.feather * image + (1 - self.feather) * warped).clamp(0, 1)
-
-    def _fine(self, image: torch.Tensor) -> torch.Tensor:
-        """What of `image` is finer than the Detail's sigma: itself less its Gaussian blur. The blur runs on
-        the image pooled to about the network's size and is upsampled again (at full size, the depthwise
-        convolution cost 96 ms a 688-pixel frame on one core; pooled, 20 ms)."""
-        if self.detail.sigma is None:
-            return image
-        n = image.shape[-1]
-        pool = self.pool
-        padded = -(-n // pool) * pool
-        coarse = F.avg_pool2d(F.pad(image, (0, padded - n, 0, padded - n), mode="replicate"), pool)
-        k = self.blur
-        r = k.shape[-1] // 2
-        coarse = F.conv2d(F.pad(coarse, (r, r, 0, 0), mode="replicate"), k, groups=3)
-        coarse = F.conv2d(F.pad(coarse, (0, 0, r, r), mode="replicate"), k.transpose(-1, -2), groups=3)
-        coarse = F.interpolate(coarse, size=(padded, padded), mode="bilinear", align_corners=False)
-        return image - coarse[..., :n, :n]
-
-    def _keeps_detail(self, parts: dict, size: tuple[int, int]) -> torch.Tensor:
-        """(B, 1, N, N) in [0, 1]: where the frame's fine detail is the warp's (see `Detail`), made at the
-        network's size and upsampled, as its weights are."""
-        drv, ref, crop = parts["drv_points"], parts["ref_points"], self.crop_renderer.size
-        grow = self.detail.grow
-        face = face_hull(drv, crop, grid_size=crop // 2)
-        mouth = mouth_opening(drv, crop, grow=grow, soften=True) * change(drv, ref)
-        if self.detail.closed_eyes:
-            mouth = torch.maximum(mouth, eye_openings(drv, crop, grow=grow) * eye_closure(drv, ref))
-        keep = face * (1 - mouth)
-        return F.interpolate(keep, size=size, mode="bilinear", align_corners=False)
 
     def matte(self, landmarks: torch.Tensor) -> torch.Tensor:
         """(B, 1, N, N) in [0, 1]: the driver's head (face, forehead, hair, ears: the region the generator
