@@ -53,3 +53,23 @@ def write_generate_inputs(astronaut):
         return folder
 
     return write
+
+
+@pytest.fixture(scope="session")
+def videos(tmp_path_factory, astronaut) -> Path:
+    """Two short clips of the astronaut's face moving a little (enough for episodes and painter pairs), and
+    the lists naming them: train.txt (clip0) and val.txt (clip1)."""
+    import cv2
+
+    folder = tmp_path_factory.mktemp("videos")
+    face = astronaut[40:296, 100:356]
+    for k in range(2):
+        writer = cv2.VideoWriter(str(folder / f"clip{k}.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25, (256, 256))
+        for i in range(4):
+            m = np.float32([[1, 0, 2 * i - 3 * k], [0, 1, i]])
+            writer.write(cv2.cvtColor(cv2.warpAffine(face, m, (256, 256), borderMode=cv2.BORDER_REPLICATE),
+                                      cv2.COLOR_RGB2BGR))
+        writer.release()
+    (folder / "train.txt").write_text("clip0.avi\n")
+    (folder / "val.txt").write_text("clip1.avi\n")
+    return folder

@@ -2,7 +2,6 @@
 training (core/training/painter.py, `train-eyes`) and its ONNX export."""
 import json
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -216,23 +215,6 @@ def test_fine_tuning_takes_an_eye_painter_and_there_is_none_by_default(tmp_path,
     monkeypatch.setattr(finetune, "load_prior", lambda *a, **k: pytest.fail("fine-tuning began"))
     with pytest.raises(UserError, match="does not exist"):
         finetune.fit_person([image], [points], eyes=tmp_path / "nope.safetensors")
-
-
-@pytest.fixture(scope="module")
-def videos(tmp_path_factory, astronaut):
-    """Two short clips of the astronaut's face moving a little, and the lists naming them."""
-    folder = tmp_path_factory.mktemp("videos")
-    face = astronaut[40:296, 100:356]
-    for k in range(2):
-        writer = cv2.VideoWriter(str(folder / f"clip{k}.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25, (256, 256))
-        for i in range(4):
-            m = np.float32([[1, 0, 2 * i - 3 * k], [0, 1, i]])
-            writer.write(cv2.cvtColor(cv2.warpAffine(face, m, (256, 256), borderMode=cv2.BORDER_REPLICATE),
-                                      cv2.COLOR_RGB2BGR))
-        writer.release()
-    (folder / "train.txt").write_text("clip0.avi\n")
-    (folder / "val.txt").write_text("clip1.avi\n")
-    return folder
 
 
 def test_train_eyes_runs_checkpoints_under_16_mb_and_resumes(videos, tmp_path, monkeypatch):

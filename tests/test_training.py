@@ -2,7 +2,6 @@
 import os
 import socket
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -13,21 +12,6 @@ from talking_heads.core.presets import DEFAULT_PRESET, FAST, PRESETS, preset_nam
 from talking_heads.core.training.config import TrainConfig
 
 TINY = TrainConfig(size=64, batch=2, shots=2, steps=2, checkpoint_every=1, log_every=1, bf16=False)
-
-
-@pytest.fixture(scope="module")
-def videos(tmp_path_factory, astronaut):
-    """Two short clips of the astronaut's face, moving a little: enough for episodes."""
-    folder = tmp_path_factory.mktemp("videos")
-    face = astronaut[40:296, 100:356]
-    for k in range(2):
-        writer = cv2.VideoWriter(str(folder / f"clip{k}.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25, (256, 256))
-        for i in range(4):
-            m = np.float32([[1, 0, 2 * i - 3 * k], [0, 1, i]])
-            writer.write(cv2.cvtColor(cv2.warpAffine(face, m, (256, 256), borderMode=cv2.BORDER_REPLICATE),
-                                      cv2.COLOR_RGB2BGR))
-        writer.release()
-    return folder
 
 
 def test_meta_train_checkpoints_and_resumes(videos, tmp_path):

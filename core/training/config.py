@@ -58,18 +58,15 @@ class TrainConfig(Settings):
 
 
 @dataclass
-class MouthConfig(Settings):
-    """The mouth painter's training (training/painter.py): supervised, on pairs of frames of one video."""
-    channels: tuple = (16, 32, 64, 128, 256)
+class PainterConfig(Settings):
+    """What the painters' training (training/painter.py) shares: supervised, on pairs of frames of one video."""
     res_blocks: int = 2
-    batch: int = 128                # pairs per step,
-    videos_per_step: int = 8        # drawn from this many videos (each video's pairs are cut out together)
-    open_share: float = 0.7         # share of targets drawn from the video's open mouths
+    videos_per_step: int = 8        # each step's pairs drawn from this many videos (a video's pairs cut together)
     colour_jitter: float = 0.1      # each video's colours scaled by up to this (and half of them mirrored)
     lr: float = 5e-5
     betas: tuple = (0.9, 0.99)
-    w_outside: float = 0.3          # L1 weight of the crop outside the evaluation's mouth box (inside: 1)
-    w_ssim: float = 0.5             # 1 - SSIM over the crop: the teeth's and lips' structure
+    w_outside: float = 0.3          # L1 weight of the crop outside the evaluation's box (inside: 1)
+    w_ssim: float = 0.5             # 1 - SSIM over the crop: the structure of teeth, lips, lids and lashes
     steps: int = 200000
     minutes: float = 0.0            # stop after this many minutes (0: no limit), checkpointing first
     bf16: bool = True
@@ -80,24 +77,18 @@ class MouthConfig(Settings):
 
 
 @dataclass
-class EyesConfig(Settings):
-    """The eye painter's training (training/painter.py), as the mouth painter's; a pair gives two crops (its
-    two eyes), so half the mouth's pairs a step make as many crops."""
+class MouthConfig(PainterConfig):
+    """The mouth painter's training."""
+    channels: tuple = (16, 32, 64, 128, 256)
+    batch: int = 128                # pairs per step
+    open_share: float = 0.7         # share of targets drawn from the video's open mouths
+
+
+@dataclass
+class EyesConfig(PainterConfig):
+    """The eye painter's training; a pair gives two crops (its two eyes), so half the mouth's pairs a step make
+    as many crops."""
     channels: tuple = (8, 16, 32, 64, 128)   # half the mouth's widths, a quarter of its cost: it runs twice a frame
-    res_blocks: int = 2
-    batch: int = 64                 # pairs per step (two eye crops each),
-    videos_per_step: int = 8        # drawn from this many videos (each video's pairs are cut out together)
+    batch: int = 64                 # pairs per step (two eye crops each)
     closed_share: float = 0.5       # share of targets drawn from the video's blinks and squints
     wide_share: float = 0.15        # and from its wide eyes
-    colour_jitter: float = 0.1      # each video's colours scaled by up to this (and half of them mirrored)
-    lr: float = 5e-5
-    betas: tuple = (0.9, 0.99)
-    w_outside: float = 0.3          # L1 weight of the crop outside the evaluation's eye box (inside: 1)
-    w_ssim: float = 0.5             # 1 - SSIM over the crop: the lids' and lashes' structure
-    steps: int = 200000
-    minutes: float = 0.0            # stop after this many minutes (0: no limit), checkpointing first
-    bf16: bool = True
-    val_every: int = 100
-    checkpoint_every: int = 2000
-    log_every: int = 100
-    seed: int = 0
