@@ -211,9 +211,26 @@ def test_split_is_by_identity(tmp_path):
         split.split_videos(tmp_path / "nowhere")
 
 
+def test_the_people_split_keeps_test_people_out_of_training_and_choices(tmp_path):
+    rows = ["file\tidentity\tkind", "videos/t.mp4\tgal_gadot\tvideo", "videos/v1.mp4\tW011\tvideo",
+            "videos/v2.mp4\tW011\tvideo", "videos/n.mp4\tzendaya\tvideo", "videos/o.mp4\tobama\tvideo"]
+    (tmp_path / "MANIFEST.tsv").write_text("\n".join(rows) + "\n")
+    groups = split.split_media(tmp_path)
+    assert [p.name for p in groups.test] == ["t.mp4"] and [p.name for p in groups.training] == ["o.mp4"]
+    assert len(groups.choice) == split.CHOICE_FOLDS
+    folds = {p.name: k for k, fold in enumerate(groups.choice) for p in fold}
+    assert set(folds) == {"v1.mp4", "v2.mp4", "n.mp4"}
+    assert folds["v1.mp4"] == folds["v2.mp4"] == split.choice_fold("W011")     # a person's clips in one fold
+    train, val = split.split_videos(tmp_path)                                 # meta-training never sees a test person
+    assert "t.mp4" not in {p.name for p in train + val}
+    assert not split.TEST_IDENTITIES & (split.VALIDATION_IDENTITIES | split.NEW_CHOICE_IDENTITIES)
+
+
 def test_split_of_the_shared_media(shared_media):
     train, val = split.split_videos(shared_media)
-    assert len(train) + len(val) == len(list((shared_media / "videos").glob("*.m[op][4v]")))
+    test = split.split_media(shared_media).test
+    assert len(train) + len(val) + len(test) == len(list((shared_media / "videos").glob("*.m[op][4v]")))
+    assert len(test) == len(split.TEST_IDENTITIES)          # one clip each, all of them in the media
     stems = {p.stem for p in val}
     assert {"LIA-driving2", "DPE-d", "DPE-s", "styletalk-KristiNoem", "styletalk-reagan_clip1"} <= stems
     assert sum(s.startswith("dreamtalk-W011") for s in stems) == 8 and len(stems) >= 22  # the media only grows

@@ -204,4 +204,3 @@ def test_towards_the_box_edge_the_frame_fades_to_the_warp_which_meets_the_photo(
     # and in the fading band, the moved head, not the photo's face where it was
     band = (feather > 0.05) & (feather < 0.95)
     assert (warped - image[0]).abs()[:, band].mean() > 0.05
-
