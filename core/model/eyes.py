@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from ..landmarks.groups import LEFT_EYE, LEFT_LIDS, MIRRORED, RIGHT_EYE, RIGHT_LIDS
 from . import painter as painters
 from .painter import CROP, Painter, crop_pixels, layers, paste, sample, to_crop, warped_crops
-from .warp import _gap, eye_openings
+from .warp import eye_openings, pair_gap
 
 REGION = "eyes"
 EXTENT = 1.6    # crop side / the eye's corner-to-corner width: the evaluation's box (1.3x) and a margin
@@ -78,7 +78,7 @@ def crop(image: torch.Tensor, points: torch.Tensor, box: torch.Tensor) -> tuple[
 
 def lid_gaps(points: torch.Tensor) -> torch.Tensor:
     """(B, 2): how far each eye's lids (right, left) of landmarks (B, 68, 2) are apart, in eye-corner spans."""
-    return torch.stack([_gap(points, RIGHT_LIDS), _gap(points, LEFT_LIDS)], -1)
+    return torch.stack([pair_gap(points, RIGHT_LIDS), pair_gap(points, LEFT_LIDS)], -1)
 
 
 def change(drv_points: torch.Tensor, ref_points: torch.Tensor) -> torch.Tensor:

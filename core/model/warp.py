@@ -171,7 +171,7 @@ def eye_openings(points: torch.Tensor, size: int, grow: int = 0) -> torch.Tensor
     return _fill(points, _constants(points.device, points.dtype, size)[4], size, size // 2, grow, soften=True)
 
 
-def _gap(points: torch.Tensor, pairs) -> torch.Tensor:
+def pair_gap(points: torch.Tensor, pairs) -> torch.Tensor:
     """(B,): the mean distance of point pairs (upper, lower) of landmarks (B, 68, 2), in eye-corner spans."""
     upper, lower = points[:, [a for a, _ in pairs]], points[:, [b for _, b in pairs]]
     span = (points[:, OUTER_EYE_CORNERS[0]] - points[:, OUTER_EYE_CORNERS[1]]).norm(dim=-1)
@@ -180,7 +180,7 @@ def _gap(points: torch.Tensor, pairs) -> torch.Tensor:
 
 def mouth_gap(points: torch.Tensor) -> torch.Tensor:
     """(B,): how far the inner lips (B, 68, 2) are apart, in eye-corner spans."""
-    return _gap(points, INNER_LIP_PAIRS)
+    return pair_gap(points, INNER_LIP_PAIRS)
 
 
 def eye_closure(drv_points: torch.Tensor, ref_points: torch.Tensor) -> torch.Tensor:
@@ -190,7 +190,7 @@ def eye_closure(drv_points: torch.Tensor, ref_points: torch.Tensor) -> torch.Ten
     as the prior was trained, the held-out identities lost identity on ordinary frames and scored worse on
     blinks too: benchmarks/RESULTS.md, 2026-12-01 b.)"""
     lids = RIGHT_LIDS + LEFT_LIDS
-    closure = 1 - _gap(drv_points, lids) / _gap(ref_points, lids).clamp_min(1e-3)
+    closure = 1 - pair_gap(drv_points, lids) / pair_gap(ref_points, lids).clamp_min(1e-3)
     return ((closure - 0.5) / 0.2).clamp(0, 1)[:, None, None, None]
 
 
