@@ -7,14 +7,12 @@ import json
 from pathlib import Path
 
 from ..core.errors import UserError
-from ..core.training.config import EyesConfig, MouthConfig
+from ..core.training.config import PAINTER_CONFIGS
 from .output import TqdmProgress, info
-
-CONFIGS = {"mouth": MouthConfig, "eyes": EyesConfig}
 
 
 def add_arguments(p: argparse.ArgumentParser, region: str) -> None:
-    config = CONFIGS[region]
+    config = PAINTER_CONFIGS[region]
     p.add_argument("data", help="folder of talking-head videos (as `meta-train` takes them)")
     p.add_argument("--videos", required=True, help="text file listing the training videos (names in DATA)")
     p.add_argument("--val", required=True, help="text file listing the held-out videos (names in DATA)")
@@ -41,7 +39,7 @@ def run(args: argparse.Namespace, region: str) -> int:
     from ..core.training.data import find_videos
     from ..core.training.painter import BEST, train
 
-    cfg = CONFIGS[region](steps=args.steps, minutes=args.minutes)
+    cfg = PAINTER_CONFIGS[region](steps=args.steps, minutes=args.minutes)
     if args.config:
         cfg = cfg.replace(**json.loads(Path(args.config).read_text()))
     base = Path(args.data)

@@ -40,6 +40,7 @@ PORTRAITS = ROOT.parent / "shared" / "media" / "portraits"
 import bpy  # noqa: E402
 from mathutils import Matrix  # noqa: E402
 
+from talking_heads.core.colour import srgb_to_linear  # noqa: E402
 from talking_heads.core.head.bake import bake_frame  # noqa: E402
 from talking_heads.core.head.fit import fit_head  # noqa: E402
 from talking_heads.core.head.from_photo import default_focal, fade_colour, head_from_photo  # noqa: E402
@@ -223,8 +224,7 @@ def round_trip(photo_path: Path, out: Path) -> tuple[float, np.ndarray]:
 
 def linear(srgb: np.ndarray) -> tuple:
     """sRGB values in [0, 255] -> scene-linear colour components (a shader socket's colour)."""
-    c = np.asarray(srgb, np.float64)[:3] / 255
-    return tuple(np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4))
+    return tuple(float(c) for c in srgb_to_linear(np.asarray(srgb, np.float64)[:3] / 255))
 
 
 def ict_colours(mesh, photo, points) -> dict[int, tuple]:

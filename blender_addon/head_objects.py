@@ -13,6 +13,7 @@ import bpy
 from mathutils import Matrix
 
 from ..core.atomic import atomic_path
+from ..core.colour import srgb_to_linear
 from ..core.errors import UserError
 from ..core.face.rest_pose import FACE_EDGES, N_LANDMARKS
 from ..core.head.from_photo import fade_colour
@@ -200,8 +201,8 @@ def photo_fade_colour(image: bpy.types.Image, mesh: Mesh) -> tuple[float, float,
     rgba = np.empty(width * height * 4, dtype=np.float32)
     image.pixels.foreach_get(rgba)   # a byte image's stored values, in its colour space
     colour = fade_colour(rgba.reshape(height, width, 4)[::-1, :, :3], mesh)
-    if image.colorspace_settings.name == 'sRGB':   # the sRGB transfer function, undone
-        colour = np.where(colour <= 0.04045, colour / 12.92, ((colour + 0.055) / 1.055) ** 2.4)
+    if image.colorspace_settings.name == 'sRGB':
+        colour = srgb_to_linear(colour)
     return tuple(float(c) for c in colour)
 
 

@@ -30,6 +30,7 @@ import numpy as np
 
 import bpy
 
+from ..core.colour import linear_to_srgb
 from ..core.errors import UserError
 from ..core.frame_names import frame_name
 from . import compat
@@ -380,7 +381,7 @@ def _colour_under(socket, uv_map: str, size) -> np.ndarray | None:
     w, h = size
     if not socket.links:
         linear = np.asarray(socket.default_value[:3], np.float32)
-        return np.broadcast_to(_srgb(linear), (w * h, 3))
+        return np.broadcast_to(linear_to_srgb(linear), (w * h, 3))
     node = socket.links[0].from_node
     if node.type != 'TEX_IMAGE' or node.image is None or not node.image.size[0]:
         return None
@@ -396,9 +397,4 @@ def _colour_under(socket, uv_map: str, size) -> np.ndarray | None:
     finally:
         bpy.data.images.remove(copy)
     rgb = pixels.reshape(-1, 4)[:, :3]
-    return _srgb(rgb) if node.image.is_float else rgb     # a byte image's pixels are its sRGB values
-
-
-def _srgb(linear: np.ndarray) -> np.ndarray:
-    linear = np.clip(linear, 0, 1)
-    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055).astype(np.float32)
+    return linear_to_srgb(rgb) if node.image.is_float else rgb     # a byte image's pixels are its sRGB values

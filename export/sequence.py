@@ -47,6 +47,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..core import atomic
+from ..core.colour import linear_to_srgb, srgb_to_linear
 from ..core.errors import UserError
 from ..core.frame_names import frame_name
 from . import provenance, xmp
@@ -109,20 +110,6 @@ def find_sequence(folder: str | os.PathLike, name: str | None = None) -> tuple[s
     if len({s[1].lower() for s in sequences}) > 1:
         raise UserError(f"{folder} holds frames named {name}#### in several formats; move all but one away")
     return sequences[0]
-
-
-# --- colour --------------------------------------------------------------------------------------------
-
-def srgb_to_linear(x: np.ndarray) -> np.ndarray:
-    """The sRGB decoding curve (IEC 61966-2-1), float in [0, 1] -> linear light."""
-    x = np.asarray(x, np.float32)
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
-def linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    """Linear light -> sRGB-encoded, clipped to [0, 1]."""
-    x = np.clip(np.asarray(x, np.float32), 0.0, 1.0)
-    return np.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055).astype(np.float32)
 
 
 def _as_depth(image: np.ndarray, depth: int | None) -> np.ndarray:

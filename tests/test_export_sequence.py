@@ -6,8 +6,9 @@ from talking_heads.core.errors import UserError
 from talking_heads.export import provenance
 from talking_heads.core.frame_names import frame_name
 from talking_heads.core.metrics import psnr
-from talking_heads.export.sequence import (SequenceWriter, find_sequence, linear_to_srgb, read_image, read_metadata,
-                                           read_sequence, read_srgb, srgb_to_linear, write_frame)
+from talking_heads.core.colour import linear_to_srgb, srgb_to_linear
+from talking_heads.export.sequence import (SequenceWriter, find_sequence, read_image, read_metadata, read_sequence,
+                                           read_srgb, write_frame)
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,21 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..landmarks.align import cut_box, feather_mask, native_box
-from . import eyes as eye_painter
-from .mouth import repaint
+from . import eyes as eye_region, mouth as mouth_region
 from .painter import Painter
 from .warp import head_region, warp_grid
 
 FEATHER = 0.08   # the outer share of the box over which what the network changes fades out to the warp
+
+
+def repaint(frame: torch.Tensor, painters: tuple, image: torch.Tensor, image_points: torch.Tensor,
+            drv_points: torch.Tensor, face_box: torch.Tensor) -> torch.Tensor:
+    """frame (B, 3, N, N) in the pixels of `image` with its regions painted again by `painters` (the mouth's,
+    the eyes'; None where a person has none), the mouth first."""
+    for painter, region in zip(painters, (mouth_region, eye_region)):
+        if painter is not None:
+            frame = region.repaint(painter, frame, image, image_points, drv_points, face_box)
+    return frame
 
 
 def lattice_size(side: int) -> int:
@@ -75,10 +84,7 @@ class NativeRenderer(nn.Module):
         weights = F.interpolate(parts["weights"], size=size, mode="bilinear", align_corners=False)
         colour = F.interpolate(parts["colour"], size=size, mode="bilinear", align_corners=False)
         image = weights[:, 0:1] * warped + weights[:, 1:2] * photo + weights[:, 2:3] * colour
-        if self.mouth is not None:
-            image = repaint(self.mouth, image, photo[:1], self.photo_points, drv, self.face_box)
-        if self.eyes is not None:
-            image = eye_painter.repaint(self.eyes, image, photo[:1], self.photo_points, drv, self.face_box)
+        image = repaint(image, (self.mouth, self.eyes), photo[:1], self.photo_points, drv, self.face_box)
         # The mouth painter adds a change to the warp, which can leave [0, 1] (to -0.25 on a wide-open mouth):
         # what no written frame holds, so the ONNX export's `image` never holds it either.
         return (self.feather * image + (1 - self.feather) * warped).clamp(0, 1)

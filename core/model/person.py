@@ -20,10 +20,8 @@ from ..landmarks.draw import draw_landmarks
 from .files import load_tensors, save_tensors
 from .generator import Generator
 from ..landmarks.align import native_box, paste_box
-from . import eyes as eye_painter
-from .mouth import repaint
 from .painter import Painter, painter_from
-from .native import NativeRenderer
+from .native import NativeRenderer, repaint
 
 PERSON = "talking-heads-person"
 PERSON_VERSION = 2    # 2: the three-source generator (warp, reference, new colours)
@@ -58,13 +56,8 @@ class PersonRenderer(nn.Module):
 
     def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
         parts = self.parts(landmarks)
-        image = parts["image"]
-        painted = (self.mouth, repaint), (self.eyes, eye_painter.repaint)
-        for painter, region_repaint in painted:
-            if painter is not None:
-                image = region_repaint(painter, image, parts["reference"], parts["ref_points"], parts["drv_points"],
-                                       self.face_box)
-        return image
+        return repaint(parts["image"], (self.mouth, self.eyes), parts["reference"], parts["ref_points"],
+                       parts["drv_points"], self.face_box)
 
     def parts(self, landmarks: torch.Tensor) -> dict:
         """The generator's image and its parts (weights, colours) for landmarks in reference-image pixels, with

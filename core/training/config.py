@@ -92,3 +92,6 @@ class EyesConfig(PainterConfig):
     batch: int = 64                 # pairs per step (two eye crops each)
     closed_share: float = 0.5       # share of targets drawn from the video's blinks and squints
     wide_share: float = 0.15        # and from its wide eyes
+
+
+PAINTER_CONFIGS = {"mouth": MouthConfig, "eyes": EyesConfig}   # each painter region's settings

@@ -30,7 +30,7 @@ from ..model.warp import mouth_gap
 from ..device import pick_device
 from ..errors import UserError
 from ..progress import Log, Progress, note, report
-from .config import EyesConfig, MouthConfig, Settings
+from .config import PAINTER_CONFIGS, EyesConfig, MouthConfig, Settings
 from .data import VideoSet
 
 OPEN = 0.12        # inner lips apart by more than this many eye spans: an open mouth, as the evaluation says
@@ -95,9 +95,9 @@ class Region:
 
 
 REGIONS = {
-    "mouth": Region("mouth", mouth, MouthConfig, open_mouths, widest_open_mouths, mouth_mask,
+    "mouth": Region("mouth", mouth, PAINTER_CONFIGS["mouth"], open_mouths, widest_open_mouths, mouth_mask,
                     "an open mouth: give --val videos of people talking"),
-    "eyes": Region("eyes", eyes, EyesConfig, closed_and_wide_eyes, most_closed_eyes, eye_boxes_mask,
+    "eyes": Region("eyes", eyes, PAINTER_CONFIGS["eyes"], closed_and_wide_eyes, most_closed_eyes, eye_boxes_mask,
                    "a blink: give --val videos of people who blink"),
 }
 
