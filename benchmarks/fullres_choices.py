@@ -20,6 +20,7 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -82,7 +83,10 @@ def render_in_process(person_path: str, track_path: str, out_dir: str, options: 
     frames = json.load(open(track_path))["frames"]
     points = np.array([f["points"] for f in frames], np.float32)[..., :2]
     x0, y0, _ = person.native_box
-    os.makedirs(out_dir, exist_ok=True)
+    # the folder is emptied first: `generate`'s record of a job there would otherwise make a later fullres.py
+    # run in the same WORK take these frames (no watermark, another setting) for its own and score them
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.makedirs(out_dir)
     with torch.no_grad():
         for start in range(0, len(points), 4):
             boxes = renderer(torch.as_tensor(points[start:start + 4])).clamp(0, 1)
