@@ -1,16 +1,19 @@
-"""Choosing the renderer's settings by cross-validation over people: each candidate must win on every fold.
+"""Choosing the renderer's settings by cross-validation over people: a candidate must lose on no fold.
 
-  python benchmarks/fullres_choices.py WORK --videos V... [--settings NAME...] [--media ../shared/media]
+  python benchmarks/fullres_choices.py WORK --videos V... [--settings NAME...] [--out ROWS.jsonl]
+  python benchmarks/fullres_choices.py WORK --out ROWS.jsonl [--settings NAME...]    # the table of earlier rows
 
 For each video, ../shared/eval/fullres.py's own choice of frames and its own scores, with the model's frames
-rendered in-process by `NativeRenderer` under each candidate setting (below, `SETTINGS`), written without
-provenance (the watermark is the same for every candidate; the judgement, fullres.py through `generate`,
-carries it). Person files are fine-tuned once into WORK, as fullres.py does (`--work WORK` there reuses them).
+rendered in-process by `NativeRenderer` under each candidate setting (below, `SETTINGS`: painter files,
+renderer options, rules' constants), written without provenance (the watermark is the same for every
+candidate; the judgement, fullres.py through `generate`, carries it). Person files are fine-tuned once into
+WORK, as fullres.py does (`--work WORK` there reuses them).
 
 The videos' people must be choice people (`core.training.split`): the test people are refused, so that no
 choice ever looks at them. Each video is put in its person's fold; the table gives, per setting and fold, the
-mean scores and each against the warp's on the same videos, and the last column says whether the setting
-beats the first setting (the shipped one) on every fold.
+mean scores and each against the warp's on the same videos; then, per score, on how many folds each candidate
+is better than the first setting (the shipped one), the same (a rule that changes nothing on a fold's videos)
+or worse.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import argparse
 import csv
 import functools
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -40,9 +44,20 @@ from talking_heads.core.training import split  # noqa: E402
 
 # name -> NativeRenderer keyword arguments (`mouth`, `eyes`: a painter file, "{painters}/" for the --painters
 # folder, benchmarks/train_painters.py's output; "person" for the person file's own; None for none); the first
-# is the one shipped, the others are candidates
+# is the one shipped, the others are candidates; "rules": {"module.NAME": value} sets a rule's constant in
+# talking_heads.core.model for that setting's frames
 SETTINGS = {
     "shipped": {},
+    "mouth-shown-05": {"rules": {"mouth.PHOTO_OPEN": (0.05, 0.09)}},
+    "mouth-shown-08": {"rules": {"mouth.PHOTO_OPEN": (0.08, 0.12)}},
+    "mouth-shown-12": {"rules": {"mouth.PHOTO_OPEN": (0.12, 0.16)}},
+    "neck": {"rules": {"generator.NECK": True}},
+    "mouth-from-08": {"rules": {"mouth.CHANGE_FROM": 0.08}},
+    "mouth-opening-replaced": {"rules": {"mouth.REPLACE_LIPS": False}},
+    "mouth-alpha-75": {"rules": {"mouth.ALPHA_SCALE": 0.75}},
+    "mouth-alpha-50": {"rules": {"mouth.ALPHA_SCALE": 0.5}},
+    "paste-cubic": {"rules": {"painter.PASTE_CUBIC": True}},
+    "colour-bicubic": {"rules": {"native.COLOUR_UPSAMPLING": "bicubic"}},
     "eyes": {"eyes": "{painters}/eyes_training.safetensors"},
     "eyes+mouth": {"eyes": "{painters}/eyes_training.safetensors", "mouth": "{painters}/mouth_training.safetensors"},
 }
@@ -71,10 +86,25 @@ def memoised(fn):
 
 def render_in_process(person_path: str, track_path: str, out_dir: str, options: dict, painters: str) -> None:
     """What `generate` writes, rendered by NativeRenderer with `options`, without provenance."""
-    from talking_heads.core.landmarks.align import paste_box
-
     person = load_person(person_path)
     options = dict(options)
+    rules = options.pop("rules", {})
+    saved = {}
+    for name, value in rules.items():
+        module, attr = name.split(".")
+        module = importlib.import_module(f"talking_heads.core.model.{module}")
+        saved[module, attr] = getattr(module, attr)
+        setattr(module, attr, value)
+    try:
+        write_frames(person, track_path, out_dir, options, painters)
+    finally:
+        for (module, attr), value in saved.items():
+            setattr(module, attr, value)
+
+
+def write_frames(person, track_path: str, out_dir: str, options: dict, painters: str) -> None:
+    from talking_heads.core.landmarks.align import paste_box
+
     for region in ("mouth", "eyes"):
         choice = options.pop(region, "person")
         options[region] = getattr(person, region) if choice == "person" else (
@@ -113,15 +143,27 @@ def summary(rows: list[dict]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("work", help="folder for person files and frames (fullres.py's --work layout)")
-    ap.add_argument("--videos", nargs="+", required=True)
+    ap.add_argument("--videos", nargs="+", help="choice people's videos (without them: the table of --out)")
     ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     ap.add_argument("--media", default=str(ROOT.parent / "shared" / "media"))
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--painters", default="out/painters", help="train_painters.py's output folder")
-    ap.add_argument("--out", help="JSON lines of every row, appended")
+    ap.add_argument("--out", help="JSON lines of every row, appended; the table is of all its rows")
     args = ap.parse_args()
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
+    if args.videos:
+        rows = evaluate_settings(args)
+        if args.out:
+            rows = [json.loads(line) for line in open(args.out)]
+    elif args.out:
+        rows = [json.loads(line) for line in open(args.out)]
+    else:
+        raise SystemExit("give --videos to evaluate, or --out with earlier rows for their table")
+    report(rows, args.settings)
 
+
+def evaluate_settings(args) -> list[dict]:
+    """fullres.py's rows for every video under every setting (the warp's with the first)."""
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
     media = Path(args.media)
     who = identities(media)
     fold_of = {}
@@ -160,9 +202,19 @@ def main() -> None:
                 if args.out:
                     with open(args.out, "a") as f:
                         f.write(json.dumps(r) + "\n")
+    return rows
 
-    folds = sorted(set(fold_of.values()))
-    names = ["warp"] + list(args.settings)
+
+def report(rows: list[dict], settings: list[str]) -> None:
+    """Per setting and fold, the mean scores and each against the warp's on the same videos; then each
+    candidate against the first setting fold by fold: better, the same (it changed nothing there) or worse."""
+    rows = list({(r["video"], r.get("setting")): r for r in rows}.values())     # a run again replaces its rows
+    # the videos every setting (and the warp) was scored on: means over the same videos
+    common = set.intersection(*({r["video"] for r in rows if r.get("setting") == name}
+                                for name in ["warp"] + list(settings)))
+    rows = [r for r in rows if r["video"] in common]
+    folds = sorted({r["fold"] for r in rows})
+    names = ["warp"] + list(settings)
     print("\n| setting | fold | videos | " + " | ".join(KEYS) + " | " + " | ".join(f"{k} / warp" for k in KEYS) + " |")
     print("|" + " --- |" * (3 + 2 * len(KEYS)))
     table = {}
@@ -174,17 +226,20 @@ def main() -> None:
             cells = [f"{s[k]:.4f}" if s[k] is not None else "" for k in KEYS]
             ratio = [f"{s[k] / warp[k]:.3f}" if s[k] is not None and warp[k] else "" for k in KEYS]
             print(f"| {name} | {fold} | {len(picked)} | " + " | ".join(cells) + " | " + " | ".join(ratio) + " |")
-    shipped = args.settings[0]
-    print("\nAgainst the first setting, on every fold (sharp up, the rest down):")
-    for name in args.settings[1:]:
+    shipped = settings[0]
+    print("\nAgainst the first setting, fold by fold (sharp up, the rest down): better / the same / worse")
+    for name in settings[1:]:
         verdict = []
         for key in KEYS:
-            better = [table[name, f][key] is not None and table[shipped, f][key] is not None and
-                      (table[name, f][key] > table[shipped, f][key] if key == "sharp"
-                       else table[name, f][key] < table[shipped, f][key]) for f in folds]
-            verdict.append(f"{key} {'every fold' if all(better) else f'{sum(better)}/{len(folds)} folds'}")
+            counts = {"better": 0, "same": 0, "worse": 0}
+            for f in folds:
+                new, old = table[name, f][key], table[shipped, f][key]
+                if new is None or old is None:
+                    continue
+                gain = (new - old) if key == "sharp" else (old - new)
+                counts["same" if abs(gain) < 1e-6 else "better" if gain > 0 else "worse"] += 1
+            verdict.append(f"{key} {counts['better']}/{counts['same']}/{counts['worse']}")
         print(f"  {name}: " + ", ".join(verdict))
-
 
 if __name__ == "__main__":
     main()
