@@ -26,9 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .warp import eye_closure, eye_openings, head_region, mouth_opening, mouth_widening, neck_region, warp_grid
-
-NECK = False   # candidate (benchmarks/fullres_choices.py): the unwarped photo is ruled out over the necks too
+from .warp import eye_closure, eye_openings, head_region, mouth_opening, mouth_widening, warp_grid
 
 
 class AdaIN(nn.Module):
@@ -126,8 +124,6 @@ class Generator(nn.Module):
         drv_head = head_region(drv_points, size, grid_size)    # two calls, not one on both: in an ONNX export
         ref_head = head_region(ref_points, size, grid_size)    # the batch must stay free
         head = torch.maximum(drv_head, ref_head)
-        if NECK:
-            head = torch.maximum(head, torch.maximum(neck_region(drv_points, size), neck_region(ref_points, size)))
         logits = out[:, 3:6]
         keep = torch.cat([torch.ones_like(head), 1 - head, self.new_colours(drv_points, ref_points, drv_head,
                                                                            ref_head, size)], 1)

@@ -25,10 +25,6 @@ from .warp import lips_and_opening, mouth_gap
 
 REGION = "mouth"
 EXTENT = 1.7    # crop side / the outer lips' larger extent: the evaluation's box (1.3x) and a margin
-PHOTO_OPEN = None   # candidate: (lo, hi) eye spans of the photo's own lip gap over which the painter fades out
-REPLACE_LIPS = True   # candidate: False replaces the opening alone, the lips corrected as the skin is
-CHANGE_FROM = 0.05   # candidate
-ALPHA_SCALE = 1.0   # candidate
 INPUTS = 11     # warped crop 3, the photo's own mouth 3, driver's lips and opening 2, the photo's 2, change 1
 
 
@@ -48,15 +44,7 @@ def change(drv_points: torch.Tensor, ref_points: torch.Tensor) -> torch.Tensor:
     was trained from 0.01 to 0.06; from 0.05 it scored better on the held-out open mouths and kept more of
     the frames' sharpness: benchmarks/RESULTS.md, 2026-12-01 c.)"""
     moved = (mouth_gap(drv_points) - mouth_gap(ref_points)).abs()
-    return ((moved - CHANGE_FROM) / 0.05).clamp(0, 1)[:, None, None, None]
-
-
-def inside_shown(drv_points: torch.Tensor, ref_points: torch.Tensor) -> torch.Tensor:
-    """(B, 1, 1, 1) in [0, 1]: how far the photo already shows the mouth's inside that the driver opens to."""
-    ref_gap = mouth_gap(ref_points)
-    photo_open = ((ref_gap - PHOTO_OPEN[0]) / (PHOTO_OPEN[1] - PHOTO_OPEN[0])).clamp(0, 1)
-    opening = ((mouth_gap(drv_points) - ref_gap) / 0.05 + 1).clamp(0, 1)
-    return (photo_open * opening)[:, None, None, None]
+    return ((moved - 0.05) / 0.05).clamp(0, 1)[:, None, None, None]
 
 
 def prepare(image: torch.Tensor, image_points: torch.Tensor, drv_points: torch.Tensor,
@@ -78,9 +66,8 @@ def prepare(image: torch.Tensor, image_points: torch.Tensor, drv_points: torch.T
     mouth = lips_and_opening(to_crop(drv_points, box), CROP)
     own_mouth = lips_and_opening(to_crop(image_points, own_box), CROP)
     amount = change(drv_points, image_points)
-    shown = 1.0 if PHOTO_OPEN is None else 1 - inside_shown(drv_points, image_points)
     inputs = torch.cat([warped * 2 - 1, own * 2 - 1, mouth, own_mouth, amount.expand(-1, 1, CROP, CROP)], 1)
-    return {"box": box, "warped": warped, "mouth": mouth, "amount": amount * shown, "inputs": inputs}
+    return {"box": box, "warped": warped, "mouth": mouth, "amount": amount, "inputs": inputs}
 
 
 def crop(image: torch.Tensor, points: torch.Tensor, box: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,13 +79,9 @@ def crop(image: torch.Tensor, points: torch.Tensor, box: torch.Tensor) -> tuple[
 def paint(painter: Painter, prepared: dict) -> dict:
     """`painter.paint` of `prepare`'s crops, the paint laid in whole over the driver's lips and opening,
     widened a little, soft (elsewhere it corrects)."""
-    mouth = prepared["mouth"].amax(1, keepdim=True) if REPLACE_LIPS else prepared["mouth"][:, 1:2]
+    mouth = prepared["mouth"].amax(1, keepdim=True)                                   # lips or opening
     repainted = F.avg_pool2d(F.max_pool2d(mouth, 5, 1, 2), 5, 1, 2, count_include_pad=False)
-    painted = painters.paint(painter, prepared, repainted)
-    if ALPHA_SCALE != 1:
-        painted["alpha"] = painted["alpha"] * ALPHA_SCALE
-        painted["image"] = (1 - painted["alpha"]) * painted["warped"] + painted["alpha"] * painted["colour"]
-    return painted
+    return painters.paint(painter, prepared, repainted)
 
 
 def repaint(painter: Painter, frame: torch.Tensor, image: torch.Tensor, image_points: torch.Tensor,

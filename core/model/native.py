@@ -24,7 +24,6 @@ from . import eyes as eye_region, mouth as mouth_region
 from .painter import Painter
 from .warp import head_region, warp_grid
 
-COLOUR_UPSAMPLING = "bilinear"   # candidate
 FEATHER = 0.08   # the outer share of the box over which what the network changes fades out to the warp
 
 
@@ -83,7 +82,7 @@ class NativeRenderer(nn.Module):
         warped = F.grid_sample(photo, grid, mode="bilinear", padding_mode="border", align_corners=True)
         size = (self.side, self.side)
         weights = F.interpolate(parts["weights"], size=size, mode="bilinear", align_corners=False)
-        colour = F.interpolate(parts["colour"], size=size, mode=COLOUR_UPSAMPLING, align_corners=False)
+        colour = F.interpolate(parts["colour"], size=size, mode="bilinear", align_corners=False)
         image = weights[:, 0:1] * warped + weights[:, 1:2] * photo + weights[:, 2:3] * colour
         image = repaint(image, (self.mouth, self.eyes), photo[:1], self.photo_points, drv, self.face_box)
         # The mouth painter adds a change to the warp, which can leave [0, 1] (to -0.25 on a wide-open mouth):

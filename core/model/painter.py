@@ -159,16 +159,6 @@ def layers(painted: dict) -> torch.Tensor:
     return torch.cat([colour * replace, replace, correction], 1)
 
 
-PASTE_CUBIC = False   # candidate
-
-
-def cubic(t: torch.Tensor) -> torch.Tensor:
-    """Keys' cubic convolution kernel (a = -0.5) at distances t >= 0."""
-    near = (1.5 * t - 2.5) * t * t + 1
-    far = ((-0.5 * t + 2.5) * t - 4) * t + 2
-    return torch.where(t < 1, near, torch.where(t < 2, far, torch.zeros_like(t)))
-
-
 def paste(frame: torch.Tensor, box: torch.Tensor, laid: torch.Tensor) -> torch.Tensor:
     """frame (B, 3, N, N) with one crop's `layers` (B, 7, S, S) each laid over it at its box (B, 3) in the
     frame's pixels, the crop resampled once to the frame's pixels."""
@@ -180,8 +170,6 @@ def paste(frame: torch.Tensor, box: torch.Tensor, laid: torch.Tensor) -> torch.T
     pixel = torch.arange(crop, device=frame.device, dtype=frame.dtype)
     per = crop / box[:, 2:3]
     hat = lambda at: (1 - (at[:, :, None] - pixel[None, None, :]).abs()).clamp_min(0)  # (B, N, S)
-    if PASTE_CUBIC:
-        hat = lambda at: cubic((at[:, :, None] - pixel[None, None, :]).abs())
     rows, cols = hat((axis[None] - box[:, 1:2]) * per), hat((axis[None] - box[:, 0:1]) * per)
     laid = rows[:, None] @ laid @ cols[:, None].transpose(-1, -2)                       # (B, 7, N, N)
     return frame * (1 - laid[:, 3:4]) + laid[:, :3] + laid[:, 4:7]

@@ -224,21 +224,3 @@ def head_region(points: torch.Tensor, size: int, grid_size: int = 64) -> torch.T
     radius = ((along / (1.05 * height[..., None])) ** 2 + (across / (0.65 * width[..., None])) ** 2).sqrt()
     ellipse = ((1.1 - radius) / 0.2).clamp(0, 1)[:, None]                             # one inside r < 0.9
     return torch.maximum(hull, ellipse)
-
-
-def neck_region(points: torch.Tensor, size: int) -> torch.Tensor:
-    """(B, 1, size, size): one over the neck of the landmarks (B, 68, 2), zero well away from it: an ellipse
-    hanging from the chin, half a face height down and 0.3 face widths across, turned with the face, its edge
-    soft as `head_region`'s."""
-    chin, brows = points[:, CHIN], points[:, BROWS].mean(1)
-    height = (brows - chin).norm(dim=-1, keepdim=True).clamp_min(1e-3)
-    width = (points[:, JAW[-1]] - points[:, JAW[0]]).norm(dim=-1, keepdim=True).clamp_min(1e-3)
-    up = (brows - chin) / height
-    centre = chin - up * 0.5 * height
-    axis = torch.arange(size, device=points.device, dtype=points.dtype)
-    dx = axis[None, None, :] - centre[:, 0, None, None]
-    dy = axis[None, :, None] - centre[:, 1, None, None]
-    along = dx * up[:, 0, None, None] + dy * up[:, 1, None, None]
-    across = dx * up[:, 1, None, None] - dy * up[:, 0, None, None]
-    radius = ((along / (0.75 * height[..., None])) ** 2 + (across / (0.3 * width[..., None])) ** 2).sqrt()
-    return ((1.1 - radius) / 0.2).clamp(0, 1)[:, None]
