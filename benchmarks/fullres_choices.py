@@ -50,11 +50,10 @@ SETTINGS = {
     "shipped": {},
     "eyes": {"eyes": "{painters}/eyes_training.safetensors"},
     "eyes+mouth": {"eyes": "{painters}/eyes_training.safetensors", "mouth": "{painters}/mouth_training.safetensors"},
-    "correction-blur-2": {"rules": {"painter.CORRECTION_BLUR": 2.0}},
-    "correction-blur-4": {"rules": {"painter.CORRECTION_BLUR": 4.0}},
 }
-# The rules measured on 2026-12-08 and not adopted (benchmarks/RESULTS.md h) set constants that exist at commit
-# 5724c02 only, e.g. {"rules": {"mouth.ALPHA_SCALE": 0.75}} or {"rules": {"generator.NECK": True}}.
+# The rules measured on 2026-12-08 and not adopted (benchmarks/RESULTS.md h) set constants that exist at commits
+# 5724c02 and e2f0429 only, e.g. {"rules": {"mouth.ALPHA_SCALE": 0.75}}, {"rules": {"generator.NECK": True}} or
+# {"rules": {"painter.CORRECTION_BLUR": 2.0}}.
 KEYS = ("l1", "sharp", "id", "eyes", "mouth")
 
 

@@ -144,19 +144,6 @@ def paint(painter: Painter, prepared: dict, repainted: torch.Tensor) -> dict:
             "image": (1 - alpha) * prepared["warped"] + alpha * colour}
 
 
-CORRECTION_BLUR = 0.0   # candidate: the correction's Gaussian sigma in crop pixels
-
-
-def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    radius = int(3 * sigma + 0.5)
-    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    k = torch.exp(-t * t / (2 * sigma * sigma))
-    k = k / k.sum()
-    c = x.shape[1]
-    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-
-
 def layers(painted: dict) -> torch.Tensor:
     """(B, 7, S, S): what `paste` lays into the frame from `paint`'s crops: the colours where they replace
     the frame and their weight (premultiplied, so that colours do not bleed in where the weight falls off),
@@ -169,8 +156,6 @@ def layers(painted: dict) -> torch.Tensor:
     colour, alpha, repainted = painted["colour"], painted["alpha"], painted["repainted"]
     replace = alpha * repainted
     correction = alpha * (1 - repainted) * (colour - painted["warped"])
-    if CORRECTION_BLUR:
-        correction = gaussian_blur(correction, CORRECTION_BLUR)
     return torch.cat([colour * replace, replace, correction], 1)
 
 
