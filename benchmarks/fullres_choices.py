@@ -137,7 +137,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("work", help="folder for person files and frames (fullres.py's --work layout)")
     ap.add_argument("--videos", nargs="+", help="choice people's videos (without them: the table of --out)")
-    ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    ap.add_argument("--settings", nargs="+", default=list(SETTINGS),
+                    help=f"to evaluate: of {', '.join(SETTINGS)}; for a table: any in --out's rows")
     ap.add_argument("--media", default=str(ROOT.parent / "shared" / "media"))
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--painters", default="out/painters", help="train_painters.py's output folder")
@@ -156,6 +157,9 @@ def main() -> None:
 
 def evaluate_settings(args) -> list[dict]:
     """fullres.py's rows for every video under every setting (the warp's with the first)."""
+    unknown = [name for name in args.settings if name not in SETTINGS]
+    if unknown:
+        raise SystemExit(f"no setting {', '.join(unknown)}: choose from {', '.join(SETTINGS)}")
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
     media = Path(args.media)
     who = identities(media)
