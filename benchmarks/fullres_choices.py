@@ -238,5 +238,6 @@ def report(rows: list[dict], settings: list[str]) -> None:
             verdict.append(f"{key} {counts['better']}/{counts['same']}/{counts['worse']}")
         print(f"  {name}: " + ", ".join(verdict))
 
+
 if __name__ == "__main__":
     main()
