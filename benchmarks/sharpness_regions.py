@@ -6,8 +6,9 @@ warp's, by region of the face, with and without the mouth painter.
 Each folder is one video's of ../shared/eval/fullres.py's `--work` layout (its `person.safetensors` and
 `track.json`: the rest frame, then the test frames' drivers). The frames are rendered in-process by
 `NativeRenderer` at the photo's own resolution, and the warp is the renderer's own map applied to the photo
-alone. The regions are fullres.py's: the face (the drivers' landmark hull), the mouth's box (1.3x the lips),
-the eyes' boxes (1.3x each eye's width, 0.6x tall) and the rest of the face. fullres.py's `sharp` is over the
+alone. The regions are fullres.py's, made by its own functions: the face (the drivers' landmark hull, 1.1x),
+the mouth's box (1.3x the lips) and the eyes' boxes (1.3x each eye's width, 0.6x tall) within it, and the rest
+of the face. fullres.py's `sharp` is over the
 face and against the real frame; this splits the model's share of it. Prints a table.
 """
 from __future__ import annotations
@@ -16,7 +17,6 @@ import json
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -29,35 +29,29 @@ project_package()
 from talking_heads.core.model.native import NativeRenderer  # noqa: E402
 from talking_heads.core.model.person import load_person  # noqa: E402
 from talking_heads.core.model.warp import warp_grid  # noqa: E402
+from benchmarks.fullres_choices import load_fullres  # noqa: E402
 
 REGIONS = ("face", "mouth", "eyes", "rest")
-
-
-def box_mask(points: np.ndarray, widen: float, shape: tuple, tall: float | None = None) -> np.ndarray:
-    """fullres.py's `region` box around points, as a mask."""
-    (x0, y0), (x1, y1) = points.min(0), points.max(0)
-    cx, cy, w = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) * widen
-    h = w * tall if tall else (y1 - y0) * widen
-    mask = np.zeros(shape, bool)
-    mask[int(max(cy - h / 2, 0)):int(cy + h / 2) + 1, int(max(cx - w / 2, 0)):int(cx + w / 2) + 1] = True
-    return mask
+# fullres.py's own regions and Laplacian variance, so that the split adds up to its `sharp`
+fullres = load_fullres(ROOT.parent / "shared" / "eval")
 
 
 def masks(points: np.ndarray, side: int) -> dict[str, np.ndarray]:
     shape = (side, side)
-    face = np.zeros(shape, np.uint8)
-    cv2.fillConvexPoly(face, cv2.convexHull(points.astype(np.int32)), 1)
-    face = face.astype(bool)
-    mouth = box_mask(points[48:68], 1.3, shape) & face
-    eyes = box_mask(points[36:42], 1.3, shape, 0.6) | box_mask(points[42:48], 1.3, shape, 0.6)
-    return {"face": face, "mouth": mouth, "eyes": eyes, "rest": face & ~mouth & ~eyes}
+    face = fullres.hull_mask(points, shape, scale=1.1)
+    mouth = np.zeros(shape, bool)
+    mouth[fullres.region(points[48:68], 1.3, None)] = True
+    eyes = np.zeros(shape, bool)
+    for j in (36, 42):
+        eyes[fullres.region(points[j:j + 6], 1.3, 0.6)] = True
+    return {"face": face, "mouth": mouth & face, "eyes": eyes & face, "rest": face & ~mouth & ~eyes}
 
 
 def laplacian_variance(rgb: np.ndarray, mask: np.ndarray) -> float:
-    """fullres.py's `lap_var`: of the grey frame (rgb (3, N, N) in [0, 1], as 8-bit) over the mask."""
-    grey = cv2.cvtColor((rgb.transpose(1, 2, 0) * 255).round().astype(np.uint8), cv2.COLOR_RGB2GRAY)
-    lap = cv2.Laplacian(grey.astype(np.float64), cv2.CV_64F)
-    return float(lap[mask].var()) if mask.sum() > 20 else float("nan")
+    """fullres.py's `lap_var` of a frame (3, N, N) in [0, 1], as the 8-bit frame written; none on a sliver."""
+    if mask.sum() <= 20:
+        return float("nan")
+    return fullres.lap_var((rgb.transpose(1, 2, 0) * 255).round().astype(np.uint8), mask)
 
 
 def video_ratios(folder: Path) -> dict[str, dict[str, float]]:
